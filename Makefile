@@ -1,0 +1,44 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Each creates .venv/ and installs the project with constraints.txt first (idempotent: a stamp
+# file skips the install until pyproject.toml or constraints.txt change).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= ascolto-data
+
+.PHONY: install demo test test-fast lint format demo-data clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## run the whole pipeline on the shipped synthetic demo
+	$(BIN)/ascolto demo --data-dir $(DATA_DIR)
+
+test: install  ## fast tier and slow (real-model) tier
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+demo-data: install  ## regenerate demo/ (needs Debian's festival festvox-italp16k festvox-itapc16k)
+	$(BIN)/python scripts/make_demo.py --out demo
+
+clean:
+	rm -rf $(DATA_DIR) .pytest_cache

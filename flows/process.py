@@ -1,0 +1,98 @@
+"""The `process-recordings` Prefect flow: every stage of `pipeline.stages`, wrapped as tasks.
+
+No analytics here: tasks add retries, names and logging around plain pipeline functions. The
+store is the cache (keyed by audio hash + stage key), so Prefect's own result caching is off.
+Logs carry ids and counts only, never transcript text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from pipeline import stages
+from pipeline.audio import AudioError
+from pipeline.config import Settings, load_settings
+from pipeline.records import Quarantined, Recording
+from pipeline.store import Store
+from pipeline.transcribe import make_transcriber
+
+ingest_task = task(stages.ingest, name="ingest", cache_policy=NONE)
+transcribe_task = task(stages.transcribe_recording, name="transcribe", cache_policy=NONE)
+classify_task = task(stages.classify_pending, name="classify", cache_policy=NONE)
+embed_task = task(stages.embed_pending, name="embed", cache_policy=NONE)
+topics_task = task(stages.topics_stage, name="topics", cache_policy=NONE)
+score_task = task(stages.score, name="scoring", cache_policy=NONE)
+report_task = task(stages.build_report, name="report", cache_policy=NONE)
+
+
+def _transcribe_new(store: Store, settings: Settings, keys: stages.StageKeys,
+                    recordings: list[Recording], transcriber: Any) -> tuple[int, int, list[Quarantined]]:
+    logger = get_run_logger()
+    done = store.transcribed_ids(keys.transcript)
+    todo = [r for r in recordings if r.recording_id not in done]
+    failed: list[Quarantined] = []
+    for i, recording in enumerate(todo, 1):
+        try:
+            transcript = transcribe_task(recording, settings, keys.transcript, transcriber)
+        except AudioError as exc:
+            failed.append(Quarantined("transcribe", recording.file, str(exc), recording.manifest_row))
+            continue
+        stages.save_transcript(store, transcript)
+        logger.info("transcribed %d/%d %s (%.1fs audio, %.1fs)", i, len(todo),
+                    recording.recording_id[:12], transcript.duration_s, transcript.elapsed_s)
+    return len(todo) - len(failed), len(recordings) - len(todo), failed
+
+
+@flow(name="process-recordings")
+def process_recordings(
+    recordings_dir: Path,
+    manifest: Path,
+    cases: Path,
+    data_dir: Path = Path("ascolto-data"),
+    config: Path | None = None,
+    notice: str = "",
+    transcriber: Any = None,
+    embedder: Any = None,
+) -> dict[str, Any]:
+    """Ingest new recordings, transcribe only what is new, then classify, topics, score, report.
+
+    `transcriber` and `embedder` default to the configured models; tests pass fakes.
+    """
+    logger = get_run_logger()
+    settings = load_settings(config)
+    transcriber = transcriber or make_transcriber(settings.asr)
+    embedder = embedder or stages.default_embedder(settings)
+    keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
+    run_id = uuid.uuid4().hex[:12]
+    with Store(data_dir) as store:
+        store.start_run(run_id, keys.classify)
+        try:
+            recordings, rejected = ingest_task(store, run_id, recordings_dir, manifest, cases)
+            transcribed, cached, failed = _transcribe_new(store, settings, keys, recordings, transcriber)
+            if failed:
+                rejected = rejected + failed
+                store.add_quarantine(run_id, rejected)
+            classified = classify_task(store, settings, keys)
+            embedded = embed_task(store, keys, embedder)
+            topics = topics_task(store, settings, keys)
+            scorecard = score_task(store, settings, keys, run_id)
+            report = report_task(store, settings, keys, scorecard, str(topics["topics_key"]), run_id,
+                                 data_dir / "reports" / "report.html", notice)
+        except Exception:
+            store.finish_run(run_id, "failed", {})
+            raise
+        summary = {
+            "run_id": run_id, "recordings": len(recordings), "transcribed": transcribed,
+            "cached": cached, "quarantined": [q.__dict__ for q in rejected],
+            "classified": classified["classified"], "embedded": embedded["embedded"],
+            "topics_fitted": topics["fitted"], "report": str(report),
+            "agencies": scorecard["agency_id"].tolist(),
+        }
+        store.finish_run(run_id, "completed", summary)
+    logger.info("run %s: transcribed %d, cached %d, quarantined %d", run_id, transcribed, cached, len(rejected))
+    return summary

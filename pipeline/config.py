@@ -1,0 +1,166 @@
+"""Strict settings for every stage, loaded from `configs/*.yaml`.
+
+Analysts edit YAML, never code: an unknown key or a value out of range fails at load time with the
+file and the field named. Each stage hashes only its own section (`stage_key`), so a changed
+classifier never invalidates transcripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing, unreadable or invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AsrConfig(_Strict):
+    """Speech recognition options (they key the transcript cache)."""
+
+    backend: Literal["faster-whisper"] = "faster-whisper"
+    model: str = Field("bundled:whisper-base", description="bundled alias or local model folder")
+    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = Field(2, ge=1, le=256)
+    beam_size: int = Field(5, ge=1, le=10)
+    vad_filter: bool = True
+    condition_on_previous_text: bool = False
+    no_speech_threshold: float = Field(0.6, ge=0, le=1)
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    low_confidence_logprob: float = Field(-1.0, description="segments below are flagged")
+    max_duration_s: float = Field(1800, gt=0, description="longer files are quarantined")
+
+
+class RolesConfig(_Strict):
+    """Who speaks: stereo channel map, else matching against the interviewer's script."""
+
+    stereo_channels: dict[int, Literal["interviewer", "customer"]] = {
+        0: "interviewer",
+        1: "customer",
+    }
+    script_similarity: float = Field(
+        0.45, ge=0, le=1, description="min similarity to a scripted question to call it interviewer"
+    )
+
+
+class RedactConfig(_Strict):
+    """Which personal-data recognizers run before any text is stored."""
+
+    entities: list[str] = [
+        "EMAIL", "IBAN", "CF", "CARTA", "TELEFONO", "NOME",
+    ]
+
+
+class EmbedConfig(_Strict):
+    """Sentence embedder: offline multilingual default or any sentence-transformers model."""
+
+    backend: Literal["use-multilingual", "sentence-transformers"] = "use-multilingual"
+    model: str = Field("", description="sentence-transformers model name or local path")
+    threads: int = Field(2, ge=1)
+
+
+class ClassifyConfig(_Strict):
+    """Theme and sentiment rules (the taxonomy itself lives in themes.yaml)."""
+
+    negation_window: int = Field(4, ge=0, le=10, description="tokens before a cue that can negate it")
+
+
+class TopicsConfig(_Strict):
+    """BERTopic options for clustering customer utterances."""
+
+    min_utterances: int = Field(30, ge=2, description="below this no topics are fitted")
+    n_topics: int | Literal["auto"] = "auto"
+    seed: int = 42
+
+
+class ScoringConfig(_Strict):
+    """KPI windows and thresholds for agency scorecards."""
+
+    churn_window_days: int = Field(90, ge=1)
+    min_interviews: int = Field(5, ge=1, description="below this an agency is not ranked")
+
+
+class ReportConfig(_Strict):
+    """Report language and contents."""
+
+    language: Literal["it", "en"] = "it"
+    quotes_per_theme: int = Field(3, ge=0, le=20)
+
+
+class Settings(_Strict):
+    """Every setting of a run; one section per stage."""
+
+    language: str = Field("it", description="Whisper language code forced for transcription")
+    asr: AsrConfig = AsrConfig()
+    roles: RolesConfig = RolesConfig()
+    redact: RedactConfig = RedactConfig()
+    embed: EmbedConfig = EmbedConfig()
+    classify: ClassifyConfig = ClassifyConfig()
+    topics: TopicsConfig = TopicsConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    report: ReportConfig = ReportConfig()
+    themes_file: Path = CONFIG_DIR / "themes.yaml"
+    interview_file: Path = CONFIG_DIR / "interview.yaml"
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        if not value.isalpha() or not 2 <= len(value) <= 3:
+            raise ValueError("use a Whisper language code such as 'it' or 'en'")
+        return value.lower()
+
+    def stage_key(self, *sections: str, extra: Any = None) -> str:
+        """Short hash of the named sections (plus extra), keying one stage's cached results."""
+        payload = {name: _jsonable(getattr(self, name)) for name in sections}
+        payload["extra"] = extra
+        blob = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load settings from YAML (the shipped default when no path is given)."""
+    path = path or DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    base = path.parent
+    for key in ("themes_file", "interview_file"):
+        if key in raw:
+            raw[key] = (base / raw[key]).resolve()
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid settings:\n{exc}") from exc
+
+
+def load_yaml(path: Path) -> Any:
+    """Read an auxiliary YAML file (themes, interview script) with a clear error."""
+    if not path.is_file():
+        raise ConfigError(f"file not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc

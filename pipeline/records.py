@@ -1,0 +1,77 @@
+"""Typed records passed between stages. Each stage output carries the key of what produced it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+Role = Literal["interviewer", "customer", "unknown"]
+Sentiment = Literal["positive", "neutral", "negative"]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One interview recording that passed ingest checks (the manifest row it came from)."""
+
+    recording_id: str  # sha256 of the audio bytes
+    path: Path
+    file: str  # as written in the manifest
+    case_id: str
+    agency_id: str
+    interview_date: date
+    manifest_row: int
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A file or row that was set aside, with the reason and the fix."""
+
+    stage: str
+    source: str
+    reason: str
+    row: int | None = None
+
+
+@dataclass
+class Segment:
+    """A stretch of speech. `text` is redacted once it leaves `pipeline.redact`."""
+
+    start: float
+    end: float
+    text: str
+    role: Role = "unknown"
+    channel: int | None = None
+    avg_logprob: float = 0.0
+    no_speech_prob: float = 0.0
+    compression_ratio: float = 0.0
+    low_confidence: bool = False
+
+
+@dataclass
+class Transcript:
+    """Redacted segments of one recording with the provenance of the ASR that made them."""
+
+    recording_id: str
+    transcript_key: str
+    segments: list[Segment]
+    duration_s: float
+    channels: int
+    language: str
+    backend: str
+    model: str
+    elapsed_s: float
+    redacted_counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class UtteranceLabel:
+    """Sentiment and themes of one customer utterance, with the words behind each theme."""
+
+    sentiment: Sentiment
+    sentiment_scores: dict[str, float]
+    themes: list[str]
+    theme_scores: dict[str, float]
+    threatened: bool
+    evidence: dict[str, list[str]]

@@ -1,0 +1,113 @@
+"""A self-contained HTML report (no external scripts or fonts): scorecard, themes, topics, quotes.
+
+Every text field, agency ids included, goes through Jinja2 autoescaping: metadata is untrusted.
+The file is written to a temporary name and renamed, so a crash never leaves half a report.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+LABELS = {
+    "it": {
+        "title": "ascolto · Rapporto sulle agenzie di recupero",
+        "generated": "Generato il", "interviews": "Interviste", "utterances": "Frasi del cliente",
+        "config": "configurazione", "scorecard": "Scheda per agenzia", "agency": "Agenzia",
+        "threatened_rate": "Si è sentito minacciato", "negative_rate": "Sentimento negativo",
+        "empathy_index": "Indice di empatia", "cases": "Pratiche", "recovery_rate": "Tasso di recupero (pratiche)",
+        "recovery_amount": "Tasso di recupero (importo)", "median_days": "Giorni al pagamento (mediana)",
+        "nps": "NPS", "churned": "Clienti persi", "value_lost": "Valore annuo perso",
+        "insufficient": "dati insufficienti", "themes": "Temi per agenzia (quota di interviste)",
+        "theme": "Tema", "topics": "Argomenti emersi (BERTopic)", "topic": "Argomento", "size": "Frasi",
+        "top_words": "Parole chiave", "examples": "Esempi", "verbatims": "Citazioni (testo anonimizzato)",
+        "quarantine": "Input scartati", "source": "File", "row": "Riga", "reason": "Motivo",
+        "provenance": "Provenienza dei risultati",
+        "definitions": "Minacciato = almeno un tema tra minaccia legale, intimidazione, aggressività, "
+        "pressione indebita. Clienti persi = contratto chiuso entro la finestra configurata dal contatto. "
+        "Definizioni complete nel README.",
+    },
+    "en": {
+        "title": "ascolto · Collection agency report",
+        "generated": "Generated on", "interviews": "Interviews", "utterances": "Customer utterances",
+        "config": "config", "scorecard": "Agency scorecard", "agency": "Agency",
+        "threatened_rate": "Felt threatened", "negative_rate": "Negative sentiment",
+        "empathy_index": "Empathy index", "cases": "Cases", "recovery_rate": "Recovery rate (cases)",
+        "recovery_amount": "Recovery rate (amount)", "median_days": "Median days to pay",
+        "nps": "NPS", "churned": "Customers lost", "value_lost": "Annual value lost",
+        "insufficient": "insufficient data", "themes": "Themes by agency (share of interviews)",
+        "theme": "Theme", "topics": "Emerging topics (BERTopic)", "topic": "Topic", "size": "Utterances",
+        "top_words": "Top words", "examples": "Examples", "verbatims": "Quotes (redacted text)",
+        "quarantine": "Rejected inputs", "source": "File", "row": "Row", "reason": "Reason",
+        "provenance": "Provenance",
+        "definitions": "Threatened = any of legal threat, intimidation, aggression, undue pressure. "
+        "Customers lost = contract ended within the configured window after the contact. "
+        "Full definitions in the README.",
+    },
+}
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, already computed and redacted."""
+
+    scorecard: pd.DataFrame
+    theme_rows: list[dict[str, Any]]
+    topics: list[dict[str, Any]]
+    verbatims: list[dict[str, Any]]
+    meta: dict[str, Any]
+    topics_note: str = ""
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _pct(value: Any) -> str:
+    return "–" if _missing(value) else f"{100 * value:.0f}%"
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    return "–" if _missing(value) else f"{value:.{digits}f}"
+
+
+def _eur(value: Any) -> str:
+    return "–" if _missing(value) else f"€ {value:,.0f}".replace(",", ".")
+
+
+def _barw(value: Any) -> float:
+    return 0.0 if _missing(value) else round(60 * float(value), 1)
+
+
+def render_html(data: ReportData, language: str = "it") -> str:
+    """Render the report to an HTML string."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("pipeline", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+    )
+    env.filters.update(pct=_pct, num=_num, eur=_eur, barw=_barw)
+    template = env.get_template("report.html.j2")
+    return template.render(
+        t=LABELS[language], lang=language, agencies=data.scorecard.to_dict(orient="records"),
+        theme_rows=data.theme_rows, topics=data.topics, topics_note=data.topics_note,
+        verbatims=data.verbatims, quarantine=data.quarantine, meta=data.meta,
+    )
+
+
+def write_atomic(path: Path, content: str) -> Path:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(content)
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,261 @@
+"""Stage functions in data-flow order, free of any orchestrator.
+
+Each stage reads what it needs from the store, does only the work its key says is missing, and
+writes its outputs back. Keys chain: transcript -> classify / embed -> topics, so a changed
+classifier or theme file reruns classification and never transcription. The raw ASR text exists
+only inside `transcribe_recording`, which returns redacted segments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import __version__
+from pipeline.audio import decode
+from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
+from pipeline.config import Settings, load_yaml
+from pipeline.embed import Embedder, make_embedder
+from pipeline.ingest import load_cases, load_manifest
+from pipeline.records import Quarantined, Recording, Transcript
+from pipeline.redact import REDACTOR_VERSION, Redactor
+from pipeline.report import ReportData, render_html, write_atomic
+from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
+from pipeline.scoring import agency_scorecard
+from pipeline.store import Store
+from pipeline.topics import fit_topics
+from pipeline.transcribe import Transcriber, make_transcriber
+
+log = logging.getLogger("ascolto")
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class StageKeys:
+    """Cache keys of each stage for one configuration."""
+
+    transcript: str
+    classify: str
+    embed: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, transcriber_id: str = "") -> StageKeys:
+        """Hash each stage's settings, the files it reads, and the key of its input stage."""
+        transcript = settings.stage_key(
+            "language", "asr", "roles", "redact",
+            extra=[REDACTOR_VERSION, _file_hash(settings.interview_file), transcriber_id],
+        )
+        classify = settings.stage_key(
+            "classify", extra=[transcript, RuleClassifier.method, _file_hash(settings.themes_file)]
+        )
+        embed = settings.stage_key("embed", extra=[transcript])
+        return cls(transcript=transcript, classify=classify, embed=embed)
+
+
+# -- ingest --------------------------------------------------------------------------------
+def ingest(store: Store, run_id: str, recordings_dir: Path, manifest: Path, cases: Path) -> tuple[list[Recording], list[Quarantined]]:
+    """Validate inputs, register good recordings and cases; return recordings and rejects."""
+    recordings, rejected = load_manifest(recordings_dir, manifest)
+    case_frame, bad_cases = load_cases(cases)
+    rejected += bad_cases
+    store.upsert_recordings(recordings)
+    store.replace_cases(case_frame)
+    store.add_quarantine(run_id, rejected)
+    return recordings, rejected
+
+
+# -- transcribe + roles + redact (one recording, no store access) --------------------------
+def transcribe_recording(recording: Recording, settings: Settings, transcript_key: str,
+                         transcriber: Transcriber | None = None) -> Transcript:
+    """Decode, transcribe, assign roles and redact one recording. Raises AudioError on bad audio."""
+    transcriber = transcriber or make_transcriber(settings.asr)
+    started = time.perf_counter()
+    audio = decode(recording.path, settings.asr.max_duration_s)
+    channel_roles = settings.roles.stereo_channels
+    if audio.channels == 2 and channel_roles:
+        by_channel = {
+            ch: transcriber.transcribe(audio.samples[ch], settings.language)
+            for ch in sorted(channel_roles) if ch < audio.channels
+        }
+        segments = assign_stereo(by_channel, dict(channel_roles))
+    else:
+        questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
+        matcher = ScriptMatcher(questions, settings.roles.script_similarity)
+        segments = assign_mono(transcriber.transcribe(audio.mono(), settings.language), matcher)
+    redactor = Redactor(settings.redact.entities)
+    counts: Counter[str] = Counter()
+    for segment in segments:
+        redaction = redactor.redact(segment.text)
+        segment.text = redaction.text
+        counts.update(redaction.counts)
+    return Transcript(
+        recording_id=recording.recording_id, transcript_key=transcript_key, segments=segments,
+        duration_s=round(audio.duration_s, 2), channels=audio.channels, language=settings.language,
+        backend=transcriber.backend, model=transcriber.model_id,
+        elapsed_s=round(time.perf_counter() - started, 2), redacted_counts=dict(counts),
+    )
+
+
+def save_transcript(store: Store, transcript: Transcript) -> None:
+    """Persist a redacted transcript and its speaker turns."""
+    store.save_transcript(transcript, to_turns(transcript.segments))
+
+
+# -- classify ------------------------------------------------------------------------------
+def classify_pending(store: Store, settings: Settings, keys: StageKeys) -> dict[str, int]:
+    """Label customer utterances of recordings not yet labelled under the classify key."""
+    taxonomy = load_taxonomy(settings.themes_file)
+    classifier = RuleClassifier(taxonomy, settings.classify.negation_window)
+    utterances = store.customer_utterances(keys.transcript)
+    done = store.labelled_ids(keys.classify)
+    transcribed = store.transcribed_ids(keys.transcript)
+    todo = sorted(transcribed - done)
+    for recording_id in todo:
+        rows = utterances[utterances["recording_id"] == recording_id]
+        texts = rows["text"].tolist()
+        labels = [classifier.classify(text) for text in texts]
+        utt_frame = pd.DataFrame([
+            {"recording_id": recording_id, "utt_idx": int(idx), "classify_key": keys.classify,
+             "sentiment": lab.sentiment, "p_positive": lab.sentiment_scores["positive"],
+             "p_neutral": lab.sentiment_scores["neutral"], "p_negative": lab.sentiment_scores["negative"],
+             "themes": lab.themes, "theme_scores": json.dumps(lab.theme_scores),
+             "threatened": lab.threatened, "evidence": json.dumps(lab.evidence, ensure_ascii=False)}
+            for idx, lab in zip(rows["utt_idx"], labels, strict=True)
+        ])
+        summary = summarize_interview(labels, texts, taxonomy)
+        interview = pd.DataFrame([{
+            "recording_id": recording_id, "classify_key": keys.classify,
+            "sentiment": summary.sentiment, "themes": summary.themes,
+            "threatened": summary.threatened, "empathy_score": summary.empathy_score,
+            "n_utterances": len(texts), "quotes": json.dumps(summary.quotes, ensure_ascii=False),
+        }])
+        store.save_labels(recording_id, keys.classify, utt_frame, interview)
+    return {"classified": len(todo), "cached": len(transcribed & done)}
+
+
+# -- embed + topics ------------------------------------------------------------------------
+def embed_pending(store: Store, keys: StageKeys, embedder: Embedder) -> dict[str, int]:
+    """Embed customer utterances once per recording and embed key."""
+    utterances = store.customer_utterances(keys.transcript)
+    done = set(store.embedded(keys.embed)["recording_id"])
+    todo = sorted(set(utterances["recording_id"]) - done)
+    if todo:
+        rows = utterances[utterances["recording_id"].isin(todo)]
+        vectors = embedder.embed(rows["text"].tolist())
+        frame = rows[["recording_id", "utt_idx"]].assign(embed_key=keys.embed, vector=list(vectors))
+        for recording_id, part in frame.groupby("recording_id"):
+            store.save_embeddings(str(recording_id), keys.embed, part)
+    return {"embedded": len(todo), "cached": len(done)}
+
+
+def topics_key(settings: Settings, keys: StageKeys, recording_ids: list[str]) -> str:
+    """Topics depend on their config, the embeddings and exactly which recordings are in."""
+    corpus = hashlib.sha256("\n".join(sorted(recording_ids)).encode()).hexdigest()[:16]
+    return settings.stage_key("topics", extra=[keys.embed, corpus])
+
+
+def topics_stage(store: Store, settings: Settings, keys: StageKeys) -> dict[str, object]:
+    """Fit topics on all customer utterances unless this exact corpus was already fitted."""
+    utterances = store.customer_utterances(keys.transcript)
+    key = topics_key(settings, keys, sorted(set(utterances["recording_id"])))
+    if store.has_topic_model(key):
+        return {"topics_key": key, "fitted": False}
+    vectors = store.embedded(keys.embed)
+    merged = utterances.merge(vectors, on=["recording_id", "utt_idx"], how="inner")
+    import numpy as np
+
+    matrix = np.vstack(merged["vector"].to_numpy()) if len(merged) else np.zeros((0, 1))
+    fit = fit_topics(merged["text"].tolist(), matrix, settings.topics)
+    assignments = pd.DataFrame({
+        "topics_key": key,
+        "recording_id": merged["recording_id"].iloc[fit.assignments["doc_index"]].to_numpy(),
+        "utt_idx": merged["utt_idx"].iloc[fit.assignments["doc_index"]].to_numpy(),
+        "topic_id": fit.assignments["topic_id"].to_numpy(),
+    }) if len(fit.assignments) else None
+    info = fit.info.assign(topics_key=key, quotes=fit.info["quotes"].map(json.dumps)) if len(fit.info) else None
+    model = {"topics_key": key, "fitted_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+             "n_docs": len(merged), "n_topics": len(fit.info), "method": fit.method, "note": fit.note}
+    store.save_topics(key, model, info, assignments)
+    return {"topics_key": key, "fitted": True, "n_topics": len(fit.info), "note": fit.note}
+
+
+# -- scoring + report ----------------------------------------------------------------------
+def interviews_frame(store: Store, keys: StageKeys) -> pd.DataFrame:
+    """Interview labels joined to recording metadata, for the current keys."""
+    return store.query(
+        "SELECT i.*, r.agency_id, r.case_id, r.interview_date, r.file FROM interview_labels i "
+        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? ORDER BY r.file",
+        [keys.classify],
+    )
+
+
+def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.DataFrame:
+    """Compute and store the agency scorecard."""
+    cases = store.query("SELECT * FROM cases")
+    scorecard = agency_scorecard(interviews_frame(store, keys), cases, settings.scoring)
+    store.save_scorecard(run_id, scorecard)
+    return scorecard
+
+
+def build_report(store: Store, settings: Settings, keys: StageKeys, scorecard: pd.DataFrame,
+                 topics_key_: str, run_id: str, out: Path, notice: str = "") -> Path:
+    """Assemble the report data from the store and write the HTML file."""
+    lang = settings.report.language
+    taxonomy = load_taxonomy(settings.themes_file)
+    interviews = interviews_frame(store, keys)
+    agencies = scorecard["agency_id"].tolist()
+    theme_rows = []
+    for theme in taxonomy.themes:
+        shares = []
+        for agency in agencies:
+            sub = interviews[interviews["agency_id"] == agency]
+            shares.append(float(sub["themes"].map(lambda ts, c=theme.code: c in list(ts)).mean()) if len(sub) else None)
+        theme_rows.append({"label": taxonomy.label(theme.code, lang), "threat": theme.code in taxonomy.threatened, "shares": shares})
+    verbatims = []
+    for theme in taxonomy.themes:
+        quotes = []
+        for _, row in interviews.iterrows():
+            for text in json.loads(row["quotes"]).get(theme.code, []):
+                quotes.append({"text": text, "agency_id": row["agency_id"]})
+        if quotes:
+            verbatims.append({"label": taxonomy.label(theme.code, lang), "quotes": quotes[: settings.report.quotes_per_theme]})
+    info = store.query("SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_])
+    model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
+    topics = [dict(r, quotes=json.loads(r["quotes"])) for r in info.to_dict(orient="records")]
+    quarantine = store.query("SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id])
+    n_utt = store.query("SELECT count(*) AS n FROM utterance_labels WHERE classify_key = ?", [keys.classify])["n"].iloc[0]
+    models = store.query("SELECT DISTINCT backend, model FROM transcripts WHERE transcript_key = ?", [keys.transcript])
+    meta = {
+        "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
+        "n_interviews": len(interviews), "n_utterances": int(n_utt),
+        "config_hash": keys.classify, "notice": notice,
+        "provenance": {
+            "ascolto": __version__,
+            "ASR": "; ".join(f"{b} {m}" for b, m in models.itertuples(index=False)) or "–",
+            "transcript key": keys.transcript, "classify key": keys.classify,
+            "classifier": RuleClassifier.method, "embed key": keys.embed,
+            "topics": f"{model['method'].iloc[0]} ({topics_key_})" if len(model) else "–",
+            "run": run_id,
+        },
+    }
+    data = ReportData(
+        scorecard=scorecard, theme_rows=theme_rows, topics=topics, verbatims=verbatims, meta=meta,
+        topics_note=str(model["note"].iloc[0]) if len(model) else "",
+        quarantine=quarantine.to_dict(orient="records"),
+    )
+    return write_atomic(out, render_html(data, lang))
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    """The configured embedder (kept here so flows need not know the backends)."""
+    return make_embedder(settings.embed)

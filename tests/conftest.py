@@ -1,0 +1,92 @@
+"""Shared fixtures. Inputs are built by hand (tones, tiny CSVs); real models only in `slow` tests."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Prefect reads these at import: an isolated home per test session, no telemetry, quiet logs.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="ascolto-prefect-")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "demo"
+
+QUESTION = "Come è andato il contatto con l'agenzia di recupero crediti?"
+FOLLOW_UP = "Come si è sentito durante la telefonata?"
+
+
+def write_wav(path: Path, channels: np.ndarray, rate: int = 16_000) -> Path:
+    """Write (channels, n) float samples as 16-bit PCM WAV."""
+    pcm = (np.clip(channels, -1, 1) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(pcm.shape[0])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.T.tobytes())
+    return path
+
+
+def bursts(pattern: list[int], rate: int = 16_000, seconds: float = 1.0, freq: float = 220.0) -> np.ndarray:
+    """A signal of tone bursts (1) and silences (0), each `seconds` long."""
+    t = np.arange(int(rate * seconds)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * freq * t)
+    return np.concatenate([tone if p else np.zeros_like(t) for p in pattern]).astype(np.float32)
+
+
+def interview_wav(path: Path, stereo: bool, rate: int = 16_000) -> Path:
+    """Four turns (interviewer, customer, interviewer, customer) separated by silence."""
+    if stereo:
+        left = bursts([1, 0, 0, 0, 1, 0, 0, 0], rate)
+        right = bursts([0, 0, 1, 0, 0, 0, 1, 0], rate)
+        return write_wav(path, np.stack([left, right]), rate)
+    return write_wav(path, bursts([1, 0, 1, 0, 1, 0, 1, 0], rate)[None, :], rate)
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """Write dict rows as CSV with a header."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def case_row(case_id: str, agency: str, due: float, recovered: float, **extra: str) -> dict:
+    """One cases.csv row with sensible defaults."""
+    row = {
+        "case_id": case_id, "customer_id": f"C-{case_id}", "agency_id": agency,
+        "amount_due_eur": f"{due}", "amount_recovered_eur": f"{recovered}",
+        "due_date": "2026-07-01", "paid_date": "2026-08-01" if recovered else "",
+        "contract_ended_date": "", "annual_value_eur": "800", "nps": "",
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def batch(tmp_path: Path) -> dict[str, Path]:
+    """A small batch: three good recordings (two agencies, mono and stereo), manifest and cases."""
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    interview_wav(rec / "a.wav", stereo=False)
+    interview_wav(rec / "b.wav", stereo=True)
+    write_wav(rec / "c.wav", bursts([1, 0, 1, 0, 0, 1, 0, 1], freq=330.0)[None, :])
+    manifest = write_csv(tmp_path / "manifest.csv", [
+        {"file": "a.wav", "case_id": "K1", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "yes"},
+        {"file": "b.wav", "case_id": "K2", "agency_id": "AG2", "interview_date": "2026-09-11", "consent": "yes"},
+        {"file": "c.wav", "case_id": "K3", "agency_id": "AG1", "interview_date": "2026-10-02", "consent": "yes"},
+    ])
+    cases = write_csv(tmp_path / "cases.csv", [
+        case_row("K1", "AG1", 100, 100, nps="9"),
+        case_row("K2", "AG2", 200, 0, nps="3", contract_ended_date="2026-07-20"),
+        case_row("K3", "AG1", 50, 25),
+    ])
+    return {"recordings": rec, "manifest": manifest, "cases": cases, "root": tmp_path}

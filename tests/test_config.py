@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, Settings, load_settings
+
+
+def test_default_config_loads_and_points_at_shipped_files():
+    settings = load_settings()
+    assert settings.language == "it"
+    assert settings.themes_file.is_file() and settings.interview_file.is_file()
+
+
+def test_unknown_key_is_rejected_naming_the_file(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("asr:\n  modle: tiny\n")
+    with pytest.raises(ConfigError, match=r"(?s)bad\.yaml.*modle"):
+        load_settings(path)
+
+
+def test_out_of_range_value_is_rejected(tmp_path: Path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("asr:\n  beam_size: 99\n")
+    with pytest.raises(ConfigError, match="beam_size"):
+        load_settings(path)
+
+
+def test_missing_and_invalid_yaml(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("asr: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_settings(broken)
+
+
+def test_stage_key_changes_only_with_its_own_section():
+    base = Settings()
+    other_classifier = Settings(classify={"negation_window": 2})
+    assert base.stage_key("asr") == other_classifier.stage_key("asr")
+    assert base.stage_key("classify") != other_classifier.stage_key("classify")

@@ -1,0 +1,75 @@
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import transcribe
+from pipeline.config import AsrConfig
+from pipeline.records import Segment
+from pipeline.transcribe import (
+    FakeTranscriber, ModelError, apply_guards, is_repetition_loop, resolve_model,
+)
+from tests.conftest import bursts
+
+
+def test_repetition_loop_detected_but_normal_speech_kept():
+    assert is_repetition_loop("grazie grazie grazie grazie grazie grazie")
+    assert is_repetition_loop("non lo so non lo so non lo so non lo so non lo so")
+    assert not is_repetition_loop("no no, non mi hanno mai chiamato due volte")
+
+
+def test_guards_drop_invented_text_and_flag_low_confidence():
+    cfg = AsrConfig()
+    segments = [
+        Segment(0, 1, "Sottotitoli a cura di QTSS", avg_logprob=-1.5, no_speech_prob=0.9),
+        Segment(1, 2, "ciao ciao ciao ciao ciao ciao", avg_logprob=-0.3),
+        Segment(2, 3, "mi hanno chiamato tre volte", avg_logprob=-1.2, no_speech_prob=0.1),
+        Segment(3, 4, "tutto chiaro", avg_logprob=-0.2, no_speech_prob=0.1),
+    ]
+    kept = apply_guards(segments, cfg)
+    assert [s.text for s in kept] == ["mi hanno chiamato tre volte", "tutto chiaro"]
+    assert [s.low_confidence for s in kept] == [True, False]
+
+
+def test_fake_yields_nothing_on_silence():
+    fake = FakeTranscriber()
+    assert fake.transcribe(np.zeros(16000 * 3, dtype=np.float32), "it") == []
+    assert len(fake.transcribe(bursts([1, 0, 1]), "it")) == 2
+
+
+def test_unknown_model_path_gives_a_fix(tmp_path: Path):
+    with pytest.raises(ModelError, match="bundled:whisper-base"):
+        resolve_model(str(tmp_path / "no-model"))
+
+
+def _fake_parts(tmp_path: Path, payload: bytes) -> dict[str, Path]:
+    parts = {}
+    for i, name in enumerate(transcribe.BUNDLED_PACKAGES, 1):
+        data = tmp_path / name / "data"
+        data.mkdir(parents=True)
+        (data / f"model.bin.part{i}").write_bytes(payload[:4] if i == 1 else payload[4:])
+        for side in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            (data / side).write_text("{}")
+        parts[name] = data
+    return parts
+
+
+def test_bundled_weights_are_joined_and_verified(tmp_path: Path, monkeypatch):
+    payload = b"abcdefgh"
+    parts = _fake_parts(tmp_path, payload)
+    monkeypatch.setattr(transcribe, "_package_data", lambda name: parts[name])
+    monkeypatch.setenv("ASCOLTO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(transcribe, "BUNDLED_SHA256", hashlib.sha256(payload).hexdigest())
+    folder = transcribe.bundled_model_dir()
+    assert (folder / "model.bin").read_bytes() == payload
+    assert (folder / "tokenizer.json").is_file()
+
+
+def test_tampered_bundled_weights_are_refused(tmp_path: Path, monkeypatch):
+    parts = _fake_parts(tmp_path, b"abcdefgh")
+    monkeypatch.setattr(transcribe, "_package_data", lambda name: parts[name])
+    monkeypatch.setenv("ASCOLTO_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(ModelError, match="failed verification"):
+        transcribe.bundled_model_dir()
+    assert not list((tmp_path / "cache").rglob("model.bin"))
