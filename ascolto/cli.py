@@ -29,7 +29,9 @@ app = typer.Typer(
 )
 
 DataDir = Annotated[Path, typer.Option("--data-dir", help="where the DuckDB store and reports go")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="settings YAML (default: configs/default.yaml)")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="settings YAML (default: configs/default.yaml)")
+]
 Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="more logging (-v, -vv)")]
 
 
@@ -41,7 +43,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
 ) -> None:
     """Listen to customers after debt collection."""
 
@@ -52,8 +56,15 @@ def _prepare_prefect(verbose: int) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", ["WARNING", "INFO", "DEBUG"][min(verbose, 2)])
 
 
-def _run(recordings: Path, manifest: Path, cases: Path, data_dir: Path, config: Path | None,
-         verbose: int, notice: str = "") -> None:
+def _run(
+    recordings: Path,
+    manifest: Path,
+    cases: Path,
+    data_dir: Path,
+    config: Path | None,
+    verbose: int,
+    notice: str = "",
+) -> None:
     _prepare_prefect(verbose)
     from pipeline.config import ConfigError
     from pipeline.ingest import InputError
@@ -63,8 +74,12 @@ def _run(recordings: Path, manifest: Path, cases: Path, data_dir: Path, config: 
         from flows.process import process_recordings
 
         summary = process_recordings(
-            recordings_dir=recordings, manifest=manifest, cases=cases, data_dir=data_dir,
-            config=config, notice=notice,
+            recordings_dir=recordings,
+            manifest=manifest,
+            cases=cases,
+            data_dir=data_dir,
+            config=config,
+            notice=notice,
         )
     except (InputError, ConfigError, ModelError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
@@ -79,19 +94,30 @@ def _print_summary(summary: dict) -> None:
         f"recordings {summary['recordings']}: transcribed {summary['transcribed']}, "
         f"cached {summary['cached']}, quarantined {len(summary['quarantined'])}"
     )
-    typer.echo(f"classified {summary['classified']} new interviews; topics "
-               f"{'refitted' if summary['topics_fitted'] else 'unchanged'}")
+    typer.echo(
+        f"classified {summary['classified']} new interviews; topics "
+        f"{'refitted' if summary['topics_fitted'] else 'unchanged'}"
+    )
     for item in summary["quarantined"]:
         where = f"{item['source']}" + (f" row {item['row']}" if item["row"] else "")
-        typer.secho(f"  quarantined [{item['stage']}] {where}: {item['reason']}", fg=typer.colors.YELLOW, err=True)
+        typer.secho(
+            f"  quarantined [{item['stage']}] {where}: {item['reason']}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     typer.echo(f"agencies: {', '.join(summary['agencies'])}")
     typer.echo(f"report: {summary['report']}")
 
 
 @app.command()
 def run(
-    recordings: Annotated[Path, typer.Option("--recordings", help="folder holding the audio files")],
-    manifest: Annotated[Path, typer.Option("--manifest", help="CSV: file, case_id, agency_id, interview_date, consent")],
+    recordings: Annotated[
+        Path, typer.Option("--recordings", help="folder holding the audio files")
+    ],
+    manifest: Annotated[
+        Path,
+        typer.Option("--manifest", help="CSV: file, case_id, agency_id, interview_date, consent"),
+    ],
     cases: Annotated[Path, typer.Option("--cases", help="CSV of case outcomes (see README)")],
     data_dir: DataDir = Path("ascolto-data"),
     config: ConfigOpt = None,
@@ -109,10 +135,20 @@ def demo(
 ) -> None:
     """Run the whole pipeline on the shipped SYNTHETIC demo and print the report path."""
     if not (DEMO_DIR / "manifest.csv").is_file():
-        typer.secho(f"error: demo data not found in {DEMO_DIR} (run from a clone of the repository)", err=True)
+        typer.secho(
+            f"error: demo data not found in {DEMO_DIR} (run from a clone of the repository)",
+            err=True,
+        )
         raise typer.Exit(2)
-    _run(DEMO_DIR / "recordings", DEMO_DIR / "manifest.csv", DEMO_DIR / "cases.csv", data_dir,
-         config, verbose, notice=SYNTHETIC_NOTICE)
+    _run(
+        DEMO_DIR / "recordings",
+        DEMO_DIR / "manifest.csv",
+        DEMO_DIR / "cases.csv",
+        data_dir,
+        config,
+        verbose,
+        notice=SYNTHETIC_NOTICE,
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,13 @@ score_task = task(stages.score, name="scoring", cache_policy=NONE)
 report_task = task(stages.build_report, name="report", cache_policy=NONE)
 
 
-def _transcribe_new(store: Store, settings: Settings, keys: stages.StageKeys,
-                    recordings: list[Recording], transcriber: Any) -> tuple[int, int, list[Quarantined]]:
+def _transcribe_new(
+    store: Store,
+    settings: Settings,
+    keys: stages.StageKeys,
+    recordings: list[Recording],
+    transcriber: Any,
+) -> tuple[int, int, list[Quarantined]]:
     logger = get_run_logger()
     done = store.transcribed_ids(keys.transcript)
     todo = [r for r in recordings if r.recording_id not in done]
@@ -40,11 +45,19 @@ def _transcribe_new(store: Store, settings: Settings, keys: stages.StageKeys,
         try:
             transcript = transcribe_task(recording, settings, keys.transcript, transcriber)
         except AudioError as exc:
-            failed.append(Quarantined("transcribe", recording.file, str(exc), recording.manifest_row))
+            failed.append(
+                Quarantined("transcribe", recording.file, str(exc), recording.manifest_row)
+            )
             continue
         stages.save_transcript(store, transcript)
-        logger.info("transcribed %d/%d %s (%.1fs audio, %.1fs)", i, len(todo),
-                    recording.recording_id[:12], transcript.duration_s, transcript.elapsed_s)
+        logger.info(
+            "transcribed %d/%d %s (%.1fs audio, %.1fs)",
+            i,
+            len(todo),
+            recording.recording_id[:12],
+            transcript.duration_s,
+            transcript.elapsed_s,
+        )
     return len(todo) - len(failed), len(recordings) - len(todo), failed
 
 
@@ -73,7 +86,9 @@ def process_recordings(
         store.start_run(run_id, keys.classify)
         try:
             recordings, rejected = ingest_task(store, run_id, recordings_dir, manifest, cases)
-            transcribed, cached, failed = _transcribe_new(store, settings, keys, recordings, transcriber)
+            transcribed, cached, failed = _transcribe_new(
+                store, settings, keys, recordings, transcriber
+            )
             if failed:
                 rejected = rejected + failed
                 store.add_quarantine(run_id, rejected)
@@ -81,18 +96,37 @@ def process_recordings(
             embedded = embed_task(store, keys, embedder)
             topics = topics_task(store, settings, keys)
             scorecard = score_task(store, settings, keys, run_id)
-            report = report_task(store, settings, keys, scorecard, str(topics["topics_key"]), run_id,
-                                 data_dir / "reports" / "report.html", notice)
+            report = report_task(
+                store,
+                settings,
+                keys,
+                scorecard,
+                str(topics["topics_key"]),
+                run_id,
+                data_dir / "reports" / "report.html",
+                notice,
+            )
         except Exception:
             store.finish_run(run_id, "failed", {})
             raise
         summary = {
-            "run_id": run_id, "recordings": len(recordings), "transcribed": transcribed,
-            "cached": cached, "quarantined": [q.__dict__ for q in rejected],
-            "classified": classified["classified"], "embedded": embedded["embedded"],
-            "topics_fitted": topics["fitted"], "report": str(report),
+            "run_id": run_id,
+            "recordings": len(recordings),
+            "transcribed": transcribed,
+            "cached": cached,
+            "quarantined": [q.__dict__ for q in rejected],
+            "classified": classified["classified"],
+            "embedded": embedded["embedded"],
+            "topics_fitted": topics["fitted"],
+            "report": str(report),
             "agencies": scorecard["agency_id"].tolist(),
         }
         store.finish_run(run_id, "completed", summary)
-    logger.info("run %s: transcribed %d, cached %d, quarantined %d", run_id, transcribed, cached, len(rejected))
+    logger.info(
+        "run %s: transcribed %d, cached %d, quarantined %d",
+        run_id,
+        transcribed,
+        cached,
+        len(rejected),
+    )
     return summary

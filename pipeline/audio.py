@@ -64,7 +64,9 @@ def decode(path: Path, max_duration_s: float = 1800.0) -> Audio:
     except AudioError:
         raise
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise AudioError(f"{path.name}: cannot decode audio ({exc.__class__.__name__}: {exc})") from exc
+        raise AudioError(
+            f"{path.name}: cannot decode audio ({exc.__class__.__name__}: {exc})"
+        ) from exc
     if not chunks:
         raise AudioError(f"{path.name}: decodes to no samples")
     samples = np.concatenate(chunks, axis=1).astype(np.float32)

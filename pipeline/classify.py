@@ -55,13 +55,15 @@ class Taxonomy:
         return code
 
 
-def _compile(patterns: list, where: str) -> tuple[re.Pattern[str], ...]:
+def _compile(patterns: list | None, where: str) -> tuple[re.Pattern[str], ...]:
     compiled = []
     for pattern in patterns or []:
         try:
             compiled.append(re.compile(str(pattern), re.IGNORECASE))
         except re.error as exc:
-            raise ConfigError(f"{where}: pattern {pattern!r} is not a valid regular expression: {exc}") from exc
+            raise ConfigError(
+                f"{where}: pattern {pattern!r} is not a valid regular expression: {exc}"
+            ) from exc
     return tuple(compiled)
 
 
@@ -80,13 +82,15 @@ def load_taxonomy(path: Path) -> Taxonomy:
             raise ConfigError(f"{where} ({code}): polarity must be one of {SENTIMENTS}")
         if not entry.get("patterns"):
             raise ConfigError(f"{where} ({code}): give at least one pattern")
-        themes.append(Theme(
-            code=code,
-            label_it=str(entry.get("label_it", code)),
-            label_en=str(entry.get("label_en", code)),
-            polarity=polarity,
-            patterns=_compile(entry["patterns"], f"{where} ({code})"),
-        ))
+        themes.append(
+            Theme(
+                code=code,
+                label_it=str(entry.get("label_it", code)),
+                label_en=str(entry.get("label_en", code)),
+                polarity=polarity,
+                patterns=_compile(entry["patterns"], f"{where} ({code})"),
+            )
+        )
     codes = [t.code for t in themes]
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{path}: theme codes repeat")
@@ -134,7 +138,9 @@ class RuleClassifier:
 
     def _cues(self, text: str, patterns: tuple[re.Pattern[str], ...]) -> list[re.Match[str]]:
         return [
-            m for p in patterns for m in p.finditer(text)
+            m
+            for p in patterns
+            for m in p.finditer(text)
             if not _negated(text, m.start(), self.window)
         ]
 
@@ -176,7 +182,11 @@ class RuleClassifier:
 
 def _sentiment_scores(positive: float, negative: float) -> dict[str, float]:
     """Softmax over (2(p-n), 1, 2(n-p)): balanced or absent cues give neutral."""
-    logits = {"positive": 2 * (positive - negative), "neutral": 1.0, "negative": 2 * (negative - positive)}
+    logits = {
+        "positive": 2 * (positive - negative),
+        "neutral": 1.0,
+        "negative": 2 * (negative - positive),
+    }
     top = max(logits.values())
     exp = {k: math.exp(v - top) for k, v in logits.items()}
     total = sum(exp.values())

@@ -61,7 +61,12 @@ class RedactConfig(_Strict):
     """Which personal-data recognizers run before any text is stored."""
 
     entities: list[str] = [
-        "EMAIL", "IBAN", "CF", "CARTA", "TELEFONO", "NOME",
+        "EMAIL",
+        "IBAN",
+        "CF",
+        "CARTA",
+        "TELEFONO",
+        "NOME",
     ]
 
 
@@ -76,13 +81,18 @@ class EmbedConfig(_Strict):
 class ClassifyConfig(_Strict):
     """Theme and sentiment rules (the taxonomy itself lives in themes.yaml)."""
 
-    negation_window: int = Field(4, ge=0, le=10, description="tokens before a cue that can negate it")
+    negation_window: int = Field(
+        4, ge=0, le=10, description="tokens before a cue that can negate it"
+    )
 
 
 class TopicsConfig(_Strict):
     """BERTopic options for clustering customer utterances."""
 
     min_utterances: int = Field(30, ge=2, description="below this no topics are fitted")
+    min_words: int = Field(
+        4, ge=1, description="shorter utterances ('Direi otto.') are not clustered"
+    )
     n_topics: int | Literal["auto"] = "auto"
     seed: int = 42
 

@@ -17,8 +17,16 @@ from pipeline.records import Quarantined, Recording
 
 MANIFEST_COLUMNS = ["file", "case_id", "agency_id", "interview_date", "consent"]
 CASE_COLUMNS = [
-    "case_id", "customer_id", "agency_id", "amount_due_eur", "amount_recovered_eur",
-    "due_date", "paid_date", "contract_ended_date", "annual_value_eur", "nps",
+    "case_id",
+    "customer_id",
+    "agency_id",
+    "amount_due_eur",
+    "amount_recovered_eur",
+    "due_date",
+    "paid_date",
+    "contract_ended_date",
+    "annual_value_eur",
+    "nps",
 ]
 # Optional: the agency's contact date, from which churn is counted (due_date when absent).
 OPTIONAL_CASE_COLUMNS = ["contact_date"]
@@ -73,11 +81,15 @@ def load_manifest(
             continue
         assert recording is not None
         if recording.recording_id in seen:
-            bad.append(Quarantined(
-                "ingest", str(manifest_path),
-                f"same audio as line {seen[recording.recording_id]} ({recording.file}); "
-                "remove the duplicate row", line,
-            ))
+            bad.append(
+                Quarantined(
+                    "ingest",
+                    str(manifest_path),
+                    f"same audio as line {seen[recording.recording_id]} ({recording.file}); "
+                    "remove the duplicate row",
+                    line,
+                )
+            )
             continue
         seen[recording.recording_id] = line
         good.append(recording)
@@ -92,13 +104,16 @@ def _check_row(recordings_dir: Path, row: pd.Series, line: int) -> tuple[str, Re
         if not row[column].strip():
             return f"empty '{column}' for {file}; fill it in", None
     if row["consent"].strip().lower() not in CONSENT_YES:
-        return f"no recorded consent for {file} (consent={row['consent']!r}); it is not processed", None
+        return (
+            f"no recorded consent for {file} (consent={row['consent']!r}); it is not processed",
+            None,
+        )
     try:
         interview_date = date.fromisoformat(row["interview_date"].strip())
     except ValueError:
         return (
-            f"interview_date {row['interview_date']!r} for {file} is not a date; "
-            "use YYYY-MM-DD", None,
+            f"interview_date {row['interview_date']!r} for {file} is not a date; use YYYY-MM-DD",
+            None,
         )
     path = (recordings_dir / file).resolve()
     if not path.is_file():
@@ -126,14 +141,19 @@ def load_cases(cases_path: Path) -> tuple[pd.DataFrame, list[Quarantined]]:
         try:
             parsed = _parse_case(row)
         except ValueError as exc:
-            bad.append(Quarantined("ingest", str(cases_path), f"case {row['case_id']!r}: {exc}", line))
+            bad.append(
+                Quarantined("ingest", str(cases_path), f"case {row['case_id']!r}: {exc}", line)
+            )
             continue
         if parsed["case_id"] in seen:
-            bad.append(Quarantined(
-                "ingest", str(cases_path),
-                f"case_id {parsed['case_id']!r} repeats line {seen[parsed['case_id']]}; kept the first",
-                line,
-            ))
+            bad.append(
+                Quarantined(
+                    "ingest",
+                    str(cases_path),
+                    f"case_id {parsed['case_id']!r} repeats line {seen[parsed['case_id']]}; kept the first",
+                    line,
+                )
+            )
             continue
         seen[parsed["case_id"]] = line
         rows.append(parsed)

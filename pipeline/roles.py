@@ -31,7 +31,11 @@ def _matched_words(words: list[str], question_words: list[str]) -> int:
     remaining = list(question_words)
     hits = 0
     for word in sorted(words, key=lambda w: w not in remaining):
-        match = word if word in remaining else next(iter(difflib.get_close_matches(word, remaining, 1, 0.8)), None)
+        match = (
+            word
+            if word in remaining
+            else next(iter(difflib.get_close_matches(word, remaining, 1, 0.8)), None)
+        )
         if match is not None:
             remaining.remove(match)
             hits += 1
@@ -72,7 +76,9 @@ class ScriptMatcher:
         return "unknown"
 
 
-def assign_stereo(segments_by_channel: dict[int, list[Segment]], channel_roles: dict[int, Role]) -> list[Segment]:
+def assign_stereo(
+    segments_by_channel: dict[int, list[Segment]], channel_roles: dict[int, Role]
+) -> list[Segment]:
     """Tag each channel's segments with the role the config maps it to, sorted by time."""
     tagged = [
         replace(seg, role=channel_roles.get(channel, "unknown"), channel=channel)
@@ -90,7 +96,10 @@ def assign_mono(segments: list[Segment], matcher: ScriptMatcher) -> list[Segment
     """
     tagged = [replace(seg, role=matcher.role(seg.text)) for seg in segments]
     for i in range(1, len(tagged) - 1):
-        if tagged[i].role == "unknown" and tagged[i - 1].role == tagged[i + 1].role == "interviewer":
+        if (
+            tagged[i].role == "unknown"
+            and tagged[i - 1].role == tagged[i + 1].role == "interviewer"
+        ):
             tagged[i] = replace(tagged[i], role="customer")
     return tagged
 

@@ -43,7 +43,9 @@ def churned(cases: pd.DataFrame, window_days: int) -> pd.Series:
     return (delta >= 0) & (delta <= window_days)
 
 
-def agency_scorecard(interviews: pd.DataFrame, cases: pd.DataFrame, config: ScoringConfig) -> pd.DataFrame:
+def agency_scorecard(
+    interviews: pd.DataFrame, cases: pd.DataFrame, config: ScoringConfig
+) -> pd.DataFrame:
     """One row per agency seen in interviews or cases.
 
     `interviews` needs agency_id, threatened, sentiment, empathy_score; `cases` the cases.csv
@@ -58,22 +60,28 @@ def agency_scorecard(interviews: pd.DataFrame, cases: pd.DataFrame, config: Scor
         paid = cs[cs["amount_recovered_eur"] > 0] if len(cs) else cs
         due = float(cs["amount_due_eur"].sum()) if len(cs) else 0.0
         recovered = float(cs["amount_recovered_eur"].sum()) if len(cs) else 0.0
-        days = (pd.to_datetime(paid["paid_date"]) - pd.to_datetime(paid["due_date"])).dt.days if len(paid) else pd.Series(dtype=float)
+        days = (
+            (pd.to_datetime(paid["paid_date"]) - pd.to_datetime(paid["due_date"])).dt.days
+            if len(paid)
+            else pd.Series(dtype=float)
+        )
         lost = cs[cs["churned"]] if len(cs) else cs
-        rows.append({
-            "agency_id": agency,
-            "interviews": int(len(ints)),
-            "cases": int(len(cs)),
-            "recovery_rate_count": _share(cs["amount_recovered_eur"] > 0) if len(cs) else None,
-            "recovery_rate_amount": recovered / due if due else None,
-            "median_days_to_recover": float(days.median()) if days.notna().any() else None,
-            "threatened_rate": _share(ints["threatened"].astype(bool)) if len(ints) else None,
-            "negative_rate": _share(ints["sentiment"] == "negative") if len(ints) else None,
-            "empathy_index": float(ints["empathy_score"].mean()) if len(ints) else None,
-            "nps": nps(cs["nps"].astype(float)) if len(cs) else None,
-            "churned": int(len(lost)),
-            "value_lost_eur": float(lost["annual_value_eur"].sum()) if len(lost) else 0.0,
-            "outstanding_eur": due - recovered,
-            "sufficient": len(ints) >= config.min_interviews,
-        })
+        rows.append(
+            {
+                "agency_id": agency,
+                "interviews": int(len(ints)),
+                "cases": int(len(cs)),
+                "recovery_rate_count": _share(cs["amount_recovered_eur"] > 0) if len(cs) else None,
+                "recovery_rate_amount": recovered / due if due else None,
+                "median_days_to_recover": float(days.median()) if days.notna().any() else None,
+                "threatened_rate": _share(ints["threatened"].astype(bool)) if len(ints) else None,
+                "negative_rate": _share(ints["sentiment"] == "negative") if len(ints) else None,
+                "empathy_index": float(ints["empathy_score"].mean()) if len(ints) else None,
+                "nps": nps(cs["nps"].astype(float)) if len(cs) else None,
+                "churned": int(len(lost)),
+                "value_lost_eur": float(lost["annual_value_eur"].sum()) if len(lost) else 0.0,
+                "outstanding_eur": due - recovered,
+                "sufficient": len(ints) >= config.min_interviews,
+            }
+        )
     return pd.DataFrame(rows)

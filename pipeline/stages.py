@@ -52,7 +52,10 @@ class StageKeys:
     def from_settings(cls, settings: Settings, transcriber_id: str = "") -> StageKeys:
         """Hash each stage's settings, the files it reads, and the key of its input stage."""
         transcript = settings.stage_key(
-            "language", "asr", "roles", "redact",
+            "language",
+            "asr",
+            "roles",
+            "redact",
             extra=[REDACTOR_VERSION, _file_hash(settings.interview_file), transcriber_id],
         )
         classify = settings.stage_key(
@@ -63,7 +66,9 @@ class StageKeys:
 
 
 # -- ingest --------------------------------------------------------------------------------
-def ingest(store: Store, run_id: str, recordings_dir: Path, manifest: Path, cases: Path) -> tuple[list[Recording], list[Quarantined]]:
+def ingest(
+    store: Store, run_id: str, recordings_dir: Path, manifest: Path, cases: Path
+) -> tuple[list[Recording], list[Quarantined]]:
     """Validate inputs, register good recordings and cases; return recordings and rejects."""
     recordings, rejected = load_manifest(recordings_dir, manifest)
     case_frame, bad_cases = load_cases(cases)
@@ -75,8 +80,12 @@ def ingest(store: Store, run_id: str, recordings_dir: Path, manifest: Path, case
 
 
 # -- transcribe + roles + redact (one recording, no store access) --------------------------
-def transcribe_recording(recording: Recording, settings: Settings, transcript_key: str,
-                         transcriber: Transcriber | None = None) -> Transcript:
+def transcribe_recording(
+    recording: Recording,
+    settings: Settings,
+    transcript_key: str,
+    transcriber: Transcriber | None = None,
+) -> Transcript:
     """Decode, transcribe, assign roles and redact one recording. Raises AudioError on bad audio."""
     transcriber = transcriber or make_transcriber(settings.asr)
     started = time.perf_counter()
@@ -85,7 +94,8 @@ def transcribe_recording(recording: Recording, settings: Settings, transcript_ke
     if audio.channels == 2 and channel_roles:
         by_channel = {
             ch: transcriber.transcribe(audio.samples[ch], settings.language)
-            for ch in sorted(channel_roles) if ch < audio.channels
+            for ch in sorted(channel_roles)
+            if ch < audio.channels
         }
         segments = assign_stereo(by_channel, dict(channel_roles))
     else:
@@ -99,10 +109,16 @@ def transcribe_recording(recording: Recording, settings: Settings, transcript_ke
         segment.text = redaction.text
         counts.update(redaction.counts)
     return Transcript(
-        recording_id=recording.recording_id, transcript_key=transcript_key, segments=segments,
-        duration_s=round(audio.duration_s, 2), channels=audio.channels, language=settings.language,
-        backend=transcriber.backend, model=transcriber.model_id,
-        elapsed_s=round(time.perf_counter() - started, 2), redacted_counts=dict(counts),
+        recording_id=recording.recording_id,
+        transcript_key=transcript_key,
+        segments=segments,
+        duration_s=round(audio.duration_s, 2),
+        channels=audio.channels,
+        language=settings.language,
+        backend=transcriber.backend,
+        model=transcriber.model_id,
+        elapsed_s=round(time.perf_counter() - started, 2),
+        redacted_counts=dict(counts),
     )
 
 
@@ -124,21 +140,39 @@ def classify_pending(store: Store, settings: Settings, keys: StageKeys) -> dict[
         rows = utterances[utterances["recording_id"] == recording_id]
         texts = rows["text"].tolist()
         labels = [classifier.classify(text) for text in texts]
-        utt_frame = pd.DataFrame([
-            {"recording_id": recording_id, "utt_idx": int(idx), "classify_key": keys.classify,
-             "sentiment": lab.sentiment, "p_positive": lab.sentiment_scores["positive"],
-             "p_neutral": lab.sentiment_scores["neutral"], "p_negative": lab.sentiment_scores["negative"],
-             "themes": lab.themes, "theme_scores": json.dumps(lab.theme_scores),
-             "threatened": lab.threatened, "evidence": json.dumps(lab.evidence, ensure_ascii=False)}
-            for idx, lab in zip(rows["utt_idx"], labels, strict=True)
-        ])
+        utt_frame = pd.DataFrame(
+            [
+                {
+                    "recording_id": recording_id,
+                    "utt_idx": int(idx),
+                    "classify_key": keys.classify,
+                    "sentiment": lab.sentiment,
+                    "p_positive": lab.sentiment_scores["positive"],
+                    "p_neutral": lab.sentiment_scores["neutral"],
+                    "p_negative": lab.sentiment_scores["negative"],
+                    "themes": lab.themes,
+                    "theme_scores": json.dumps(lab.theme_scores),
+                    "threatened": lab.threatened,
+                    "evidence": json.dumps(lab.evidence, ensure_ascii=False),
+                }
+                for idx, lab in zip(rows["utt_idx"], labels, strict=True)
+            ]
+        )
         summary = summarize_interview(labels, texts, taxonomy)
-        interview = pd.DataFrame([{
-            "recording_id": recording_id, "classify_key": keys.classify,
-            "sentiment": summary.sentiment, "themes": summary.themes,
-            "threatened": summary.threatened, "empathy_score": summary.empathy_score,
-            "n_utterances": len(texts), "quotes": json.dumps(summary.quotes, ensure_ascii=False),
-        }])
+        interview = pd.DataFrame(
+            [
+                {
+                    "recording_id": recording_id,
+                    "classify_key": keys.classify,
+                    "sentiment": summary.sentiment,
+                    "themes": summary.themes,
+                    "threatened": summary.threatened,
+                    "empathy_score": summary.empathy_score,
+                    "n_utterances": len(texts),
+                    "quotes": json.dumps(summary.quotes, ensure_ascii=False),
+                }
+            ]
+        )
         store.save_labels(recording_id, keys.classify, utt_frame, interview)
     return {"classified": len(todo), "cached": len(transcribed & done)}
 
@@ -176,15 +210,33 @@ def topics_stage(store: Store, settings: Settings, keys: StageKeys) -> dict[str,
 
     matrix = np.vstack(merged["vector"].to_numpy()) if len(merged) else np.zeros((0, 1))
     fit = fit_topics(merged["text"].tolist(), matrix, settings.topics)
-    assignments = pd.DataFrame({
+    assignments = (
+        pd.DataFrame(
+            {
+                "topics_key": key,
+                "recording_id": merged["recording_id"]
+                .iloc[fit.assignments["doc_index"]]
+                .to_numpy(),
+                "utt_idx": merged["utt_idx"].iloc[fit.assignments["doc_index"]].to_numpy(),
+                "topic_id": fit.assignments["topic_id"].to_numpy(),
+            }
+        )
+        if len(fit.assignments)
+        else None
+    )
+    info = (
+        fit.info.assign(topics_key=key, quotes=fit.info["quotes"].map(json.dumps))
+        if len(fit.info)
+        else None
+    )
+    model = {
         "topics_key": key,
-        "recording_id": merged["recording_id"].iloc[fit.assignments["doc_index"]].to_numpy(),
-        "utt_idx": merged["utt_idx"].iloc[fit.assignments["doc_index"]].to_numpy(),
-        "topic_id": fit.assignments["topic_id"].to_numpy(),
-    }) if len(fit.assignments) else None
-    info = fit.info.assign(topics_key=key, quotes=fit.info["quotes"].map(json.dumps)) if len(fit.info) else None
-    model = {"topics_key": key, "fitted_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
-             "n_docs": len(merged), "n_topics": len(fit.info), "method": fit.method, "note": fit.note}
+        "fitted_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
+        "n_docs": len(merged),
+        "n_topics": len(fit.info),
+        "method": fit.method,
+        "note": fit.note,
+    }
     store.save_topics(key, model, info, assignments)
     return {"topics_key": key, "fitted": True, "n_topics": len(fit.info), "note": fit.note}
 
@@ -207,8 +259,16 @@ def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.
     return scorecard
 
 
-def build_report(store: Store, settings: Settings, keys: StageKeys, scorecard: pd.DataFrame,
-                 topics_key_: str, run_id: str, out: Path, notice: str = "") -> Path:
+def build_report(
+    store: Store,
+    settings: Settings,
+    keys: StageKeys,
+    scorecard: pd.DataFrame,
+    topics_key_: str,
+    run_id: str,
+    out: Path,
+    notice: str = "",
+) -> Path:
     """Assemble the report data from the store and write the HTML file."""
     lang = settings.report.language
     taxonomy = load_taxonomy(settings.themes_file)
@@ -219,8 +279,18 @@ def build_report(store: Store, settings: Settings, keys: StageKeys, scorecard: p
         shares = []
         for agency in agencies:
             sub = interviews[interviews["agency_id"] == agency]
-            shares.append(float(sub["themes"].map(lambda ts, c=theme.code: c in list(ts)).mean()) if len(sub) else None)
-        theme_rows.append({"label": taxonomy.label(theme.code, lang), "threat": theme.code in taxonomy.threatened, "shares": shares})
+            shares.append(
+                float(sub["themes"].map(lambda ts, c=theme.code: c in list(ts)).mean())
+                if len(sub)
+                else None
+            )
+        theme_rows.append(
+            {
+                "label": taxonomy.label(theme.code, lang),
+                "threat": theme.code in taxonomy.threatened,
+                "shares": shares,
+            }
+        )
     verbatims = []
     for theme in taxonomy.themes:
         quotes = []
@@ -228,28 +298,50 @@ def build_report(store: Store, settings: Settings, keys: StageKeys, scorecard: p
             for text in json.loads(row["quotes"]).get(theme.code, []):
                 quotes.append({"text": text, "agency_id": row["agency_id"]})
         if quotes:
-            verbatims.append({"label": taxonomy.label(theme.code, lang), "quotes": quotes[: settings.report.quotes_per_theme]})
-    info = store.query("SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_])
+            verbatims.append(
+                {
+                    "label": taxonomy.label(theme.code, lang),
+                    "quotes": quotes[: settings.report.quotes_per_theme],
+                }
+            )
+    info = store.query(
+        "SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_]
+    )
     model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
     topics = [dict(r, quotes=json.loads(r["quotes"])) for r in info.to_dict(orient="records")]
-    quarantine = store.query("SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id])
-    n_utt = store.query("SELECT count(*) AS n FROM utterance_labels WHERE classify_key = ?", [keys.classify])["n"].iloc[0]
-    models = store.query("SELECT DISTINCT backend, model FROM transcripts WHERE transcript_key = ?", [keys.transcript])
+    quarantine = store.query(
+        "SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id]
+    )
+    n_utt = store.query(
+        "SELECT count(*) AS n FROM utterance_labels WHERE classify_key = ?", [keys.classify]
+    )["n"].iloc[0]
+    models = store.query(
+        "SELECT DISTINCT backend, model FROM transcripts WHERE transcript_key = ?",
+        [keys.transcript],
+    )
     meta = {
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
-        "n_interviews": len(interviews), "n_utterances": int(n_utt),
-        "config_hash": keys.classify, "notice": notice,
+        "n_interviews": len(interviews),
+        "n_utterances": int(n_utt),
+        "config_hash": keys.classify,
+        "notice": notice,
         "provenance": {
             "ascolto": __version__,
             "ASR": "; ".join(f"{b} {m}" for b, m in models.itertuples(index=False)) or "–",
-            "transcript key": keys.transcript, "classify key": keys.classify,
-            "classifier": RuleClassifier.method, "embed key": keys.embed,
+            "transcript key": keys.transcript,
+            "classify key": keys.classify,
+            "classifier": RuleClassifier.method,
+            "embed key": keys.embed,
             "topics": f"{model['method'].iloc[0]} ({topics_key_})" if len(model) else "–",
             "run": run_id,
         },
     }
     data = ReportData(
-        scorecard=scorecard, theme_rows=theme_rows, topics=topics, verbatims=verbatims, meta=meta,
+        scorecard=scorecard,
+        theme_rows=theme_rows,
+        topics=topics,
+        verbatims=verbatims,
+        meta=meta,
         topics_note=str(model["note"].iloc[0]) if len(model) else "",
         quarantine=quarantine.to_dict(orient="records"),
     )

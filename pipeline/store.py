@@ -95,7 +95,9 @@ class Store:
         """Run a SELECT and return a DataFrame."""
         return self.con.execute(sql, list(params)).df()
 
-    def _replace(self, table: str, where: str, params: list[Any], frame: pd.DataFrame | None) -> None:
+    def _replace(
+        self, table: str, where: str, params: list[Any], frame: pd.DataFrame | None
+    ) -> None:
         """Delete the rows matching `where`, then insert `frame`, in one transaction."""
         self.con.execute("BEGIN TRANSACTION")
         try:
@@ -115,12 +117,20 @@ class Store:
         """Record (or refresh the metadata of) each good recording."""
         if not recordings:
             return
-        frame = pd.DataFrame([
-            {"recording_id": r.recording_id, "file": r.file, "case_id": r.case_id,
-             "agency_id": r.agency_id, "interview_date": r.interview_date,
-             "manifest_row": r.manifest_row, "first_seen": now()}
-            for r in recordings
-        ])
+        frame = pd.DataFrame(
+            [
+                {
+                    "recording_id": r.recording_id,
+                    "file": r.file,
+                    "case_id": r.case_id,
+                    "agency_id": r.agency_id,
+                    "interview_date": r.interview_date,
+                    "manifest_row": r.manifest_row,
+                    "first_seen": now(),
+                }
+                for r in recordings
+            ]
+        )
         self.con.register("incoming", frame)
         self.con.execute(
             "INSERT INTO recordings SELECT * FROM incoming ON CONFLICT (recording_id) DO UPDATE SET "
@@ -135,11 +145,19 @@ class Store:
 
     def add_quarantine(self, run_id: str, items: list[Quarantined]) -> None:
         """Remember what was set aside in this run and why."""
-        frame = pd.DataFrame([
-            {"run_id": run_id, "stage": q.stage, "source": q.source, "row_number": q.row,
-             "reason": q.reason, "quarantined_at": now()}
-            for q in items
-        ])
+        frame = pd.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "stage": q.stage,
+                    "source": q.source,
+                    "row_number": q.row,
+                    "reason": q.reason,
+                    "quarantined_at": now(),
+                }
+                for q in items
+            ]
+        )
         self._replace("quarantine", "run_id = ?", [run_id], frame)
 
     # -- transcripts -----------------------------------------------------------------------
@@ -156,37 +174,94 @@ class Store:
         where = "recording_id = ? AND transcript_key = ?"
         segments = pd.DataFrame(
             [
-                {"recording_id": key[0], "transcript_key": key[1], "seg_idx": i,
-                 "start_s": s.start, "end_s": s.end, "channel": s.channel, "role": s.role,
-                 "text": s.text, "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_prob,
-                 "compression_ratio": s.compression_ratio, "low_confidence": s.low_confidence}
+                {
+                    "recording_id": key[0],
+                    "transcript_key": key[1],
+                    "seg_idx": i,
+                    "start_s": s.start,
+                    "end_s": s.end,
+                    "channel": s.channel,
+                    "role": s.role,
+                    "text": s.text,
+                    "avg_logprob": s.avg_logprob,
+                    "no_speech_prob": s.no_speech_prob,
+                    "compression_ratio": s.compression_ratio,
+                    "low_confidence": s.low_confidence,
+                }
                 for i, s in enumerate(transcript.segments)
             ],
-            columns=["recording_id", "transcript_key", "seg_idx", "start_s", "end_s", "channel",
-                     "role", "text", "avg_logprob", "no_speech_prob", "compression_ratio",
-                     "low_confidence"],
+            columns=[
+                "recording_id",
+                "transcript_key",
+                "seg_idx",
+                "start_s",
+                "end_s",
+                "channel",
+                "role",
+                "text",
+                "avg_logprob",
+                "no_speech_prob",
+                "compression_ratio",
+                "low_confidence",
+            ],
         )
         utterances = pd.DataFrame(
             [
-                {"recording_id": key[0], "transcript_key": key[1], "utt_idx": i, "role": t.role,
-                 "start_s": t.start, "end_s": t.end, "text": t.text, "low_confidence": t.low_confidence}
+                {
+                    "recording_id": key[0],
+                    "transcript_key": key[1],
+                    "utt_idx": i,
+                    "role": t.role,
+                    "start_s": t.start,
+                    "end_s": t.end,
+                    "text": t.text,
+                    "low_confidence": t.low_confidence,
+                }
                 for i, t in enumerate(turns)
             ],
-            columns=["recording_id", "transcript_key", "utt_idx", "role", "start_s", "end_s", "text",
-                     "low_confidence"],
+            columns=[
+                "recording_id",
+                "transcript_key",
+                "utt_idx",
+                "role",
+                "start_s",
+                "end_s",
+                "text",
+                "low_confidence",
+            ],
         )
-        meta = pd.DataFrame([{
-            "recording_id": key[0], "transcript_key": key[1], "backend": transcript.backend,
-            "model": transcript.model, "language": transcript.language,
-            "duration_s": transcript.duration_s, "channels": transcript.channels,
-            "elapsed_s": transcript.elapsed_s, "n_segments": len(transcript.segments),
-            "redacted_counts": json.dumps(transcript.redacted_counts, sort_keys=True),
-            "created_at": now(),
-        }])
+        meta = pd.DataFrame(
+            [
+                {
+                    "recording_id": key[0],
+                    "transcript_key": key[1],
+                    "backend": transcript.backend,
+                    "model": transcript.model,
+                    "language": transcript.language,
+                    "duration_s": transcript.duration_s,
+                    "channels": transcript.channels,
+                    "elapsed_s": transcript.elapsed_s,
+                    "n_segments": len(transcript.segments),
+                    "redacted_counts": json.dumps(transcript.redacted_counts, sort_keys=True),
+                    "created_at": now(),
+                }
+            ]
+        )
+        # One current transcript per recording: rows made under an older key (older redactor
+        # included) are deleted with everything derived from them, so no stale text survives.
+        rec = [transcript.recording_id]
+        for table in (
+            "transcripts",
+            "utterance_labels",
+            "interview_labels",
+            "embeddings",
+            "topic_assignments",
+        ):
+            self.con.execute(f"DELETE FROM {table} WHERE recording_id = ?", rec)
         # Segments and turns first, the transcripts row last: a crash in between leaves the
         # recording "not transcribed", so the next run redoes it instead of trusting half a write.
-        self._replace("segments", where, key, segments)
-        self._replace("utterances", where, key, utterances)
+        self._replace("segments", "recording_id = ?", rec, segments)
+        self._replace("utterances", "recording_id = ?", rec, utterances)
         self._replace("transcripts", where, key, meta)
 
     def customer_utterances(self, transcript_key: str) -> pd.DataFrame:
@@ -208,8 +283,13 @@ class Store:
         ).fetchall()
         return {r[0] for r in rows}
 
-    def save_labels(self, recording_id: str, classify_key: str, utterances: pd.DataFrame,
-                    interview: pd.DataFrame) -> None:
+    def save_labels(
+        self,
+        recording_id: str,
+        classify_key: str,
+        utterances: pd.DataFrame,
+        interview: pd.DataFrame,
+    ) -> None:
         """Store one recording's utterance labels, then its interview label (the done marker)."""
         params = [recording_id, classify_key]
         where = "recording_id = ? AND classify_key = ?"
@@ -224,15 +304,21 @@ class Store:
 
     def save_embeddings(self, recording_id: str, embed_key: str, frame: pd.DataFrame) -> None:
         """Replace one recording's embeddings under a key."""
-        self._replace("embeddings", "recording_id = ? AND embed_key = ?", [recording_id, embed_key], frame)
+        self._replace(
+            "embeddings", "recording_id = ? AND embed_key = ?", [recording_id, embed_key], frame
+        )
 
     # -- topics, scores, runs --------------------------------------------------------------
     def has_topic_model(self, topics_key: str) -> bool:
         """True when topics were already fitted on exactly this corpus and config."""
-        row = self.con.execute("SELECT count(*) FROM topic_models WHERE topics_key = ?", [topics_key]).fetchone()
+        row = self.con.execute(
+            "SELECT count(*) FROM topic_models WHERE topics_key = ?", [topics_key]
+        ).fetchone()
         return bool(row and row[0])
 
-    def save_topics(self, topics_key: str, model: dict, info: pd.DataFrame, assignments: pd.DataFrame) -> None:
+    def save_topics(
+        self, topics_key: str, model: dict, info: pd.DataFrame, assignments: pd.DataFrame
+    ) -> None:
         """Store a topic fit: info and assignments first, the model row (done marker) last."""
         self._replace("topic_info", "topics_key = ?", [topics_key], info)
         self._replace("topic_assignments", "topics_key = ?", [topics_key], assignments)
@@ -240,11 +326,15 @@ class Store:
 
     def save_scorecard(self, run_id: str, scorecard: pd.DataFrame) -> None:
         """Store one run's agency scorecard (metrics as JSON per agency)."""
-        frame = pd.DataFrame({
-            "run_id": run_id,
-            "agency_id": scorecard["agency_id"],
-            "metrics": [json.dumps(r, default=str) for r in scorecard.to_dict(orient="records")],
-        })
+        frame = pd.DataFrame(
+            {
+                "run_id": run_id,
+                "agency_id": scorecard["agency_id"],
+                "metrics": [
+                    json.dumps(r, default=str) for r in scorecard.to_dict(orient="records")
+                ],
+            }
+        )
         self._replace("scorecards", "run_id = ?", [run_id], frame)
 
     def start_run(self, run_id: str, config_hash: str) -> None:

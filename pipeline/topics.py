@@ -4,7 +4,8 @@ v1 choices, for small corpora: no UMAP (identity reduction: k-means works on the
 embeddings directly) and k-means instead of HDBSCAN, whose default settings collapse a few hundred
 short Italian sentences into two or three clusters. k is `topics.n_topics`, or with "auto"
 round(sqrt(n / 2)) clamped to 2..12. Topic words use Italian stop words (spaCy) and n-grams 1-2.
-Below `topics.min_utterances` no topics are fitted: on so few texts they would be noise.
+Utterances shorter than `topics.min_words` words (answers such as "Direi otto.") are left out,
+and below `topics.min_utterances` no topics are fitted: on so few texts they would be noise.
 """
 
 from __future__ import annotations
@@ -19,9 +20,34 @@ from pipeline.config import TopicsConfig
 
 # Spoken fillers and redaction placeholders carry no topic.
 FILLERS = {
-    "ehm", "cioè", "allora", "niente", "insomma", "diciamo", "praticamente", "comunque", "beh",
-    "boh", "ecco", "sì", "no", "ok", "okay", "va", "bene", "direi", "mi", "hanno", "ha",
-    "nome", "telefono", "email", "iban", "cf", "carta", "indirizzo",
+    "ehm",
+    "cioè",
+    "allora",
+    "niente",
+    "insomma",
+    "diciamo",
+    "praticamente",
+    "comunque",
+    "beh",
+    "boh",
+    "ecco",
+    "sì",
+    "no",
+    "ok",
+    "okay",
+    "va",
+    "bene",
+    "direi",
+    "mi",
+    "hanno",
+    "ha",
+    "nome",
+    "telefono",
+    "email",
+    "iban",
+    "cf",
+    "carta",
+    "indirizzo",
 }
 
 
@@ -36,7 +62,7 @@ class TopicFit:
 
 
 def italian_stop_words() -> list[str]:
-    """spaCy's Italian stop words plus spoken fillers."""
+    """SpaCy's Italian stop words plus spoken fillers."""
     from spacy.lang.it.stop_words import STOP_WORDS
 
     return sorted(set(STOP_WORDS) | FILLERS)
@@ -56,12 +82,15 @@ def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -
         pd.DataFrame(columns=["topic_id", "label", "size", "top_words", "quotes"]),
         method="none",
     )
-    if len(texts) < config.min_utterances:
+    kept = [i for i, text in enumerate(texts) if len(text.split()) >= config.min_words]
+    if len(kept) < config.min_utterances:
         empty.note = (
-            f"{len(texts)} customer utterances, fewer than topics.min_utterances="
-            f"{config.min_utterances}: no topics fitted"
+            f"{len(kept)} customer utterances of at least {config.min_words} words, fewer than "
+            f"topics.min_utterances={config.min_utterances}: no topics fitted"
         )
         return empty
+    texts = [texts[i] for i in kept]
+    embeddings = embeddings[kept]
     from bertopic import BERTopic  # deferred: a cold import takes many seconds
     from bertopic.dimensionality import BaseDimensionalityReduction
     from sklearn.cluster import KMeans
@@ -69,6 +98,9 @@ def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -
 
     k = choose_k(len(texts), config)
     model = BERTopic(
+        # Any language but "english": BERTopic's English preprocessing deletes every non-ASCII
+        # character ("già" -> "gi"). With embeddings passed in, no model is downloaded.
+        language="multilingual",
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=KMeans(n_clusters=k, random_state=config.seed, n_init=10),
         vectorizer_model=CountVectorizer(stop_words=italian_stop_words(), ngram_range=(1, 2)),
@@ -79,15 +111,31 @@ def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -
     representative = model.get_representative_docs() or {}
     for topic_id in sorted(set(topics)):
         words = [w for w, _ in (model.get_topic(topic_id) or [])][:8]
-        rows.append({
-            "topic_id": int(topic_id),
-            "label": " · ".join(words[:3]) if words else f"topic {topic_id}",
-            "size": int(sum(1 for t in topics if t == topic_id)),
-            "top_words": ", ".join(words),
-            "quotes": list(representative.get(topic_id, []))[:3],
-        })
+        rows.append(
+            {
+                "topic_id": int(topic_id),
+                "label": readable_label(words) or f"topic {topic_id}",
+                "size": int(sum(1 for t in topics if t == topic_id)),
+                "top_words": ", ".join(words),
+                "quotes": list(representative.get(topic_id, []))[:3],
+            }
+        )
     return TopicFit(
-        assignments=pd.DataFrame({"doc_index": range(len(texts)), "topic_id": [int(t) for t in topics]}),
+        assignments=pd.DataFrame({"doc_index": kept, "topic_id": [int(t) for t in topics]}),
         info=pd.DataFrame(rows),
         method=f"bertopic-kmeans(k={k},seed={config.seed})",
     )
+
+
+def readable_label(keywords: list[str], size: int = 3) -> str:
+    """Up to `size` keyphrases, skipping any whose words all appeared in earlier ones."""
+    chosen: list[str] = []
+    seen: set[str] = set()
+    for phrase in keywords:
+        words = set(phrase.split())
+        if words and not words <= seen:
+            chosen.append(phrase)
+            seen |= words
+        if len(chosen) == size:
+            break
+    return " · ".join(chosen)

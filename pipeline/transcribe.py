@@ -77,7 +77,7 @@ def bundled_model_dir() -> Path:
         with partial.open("wb") as out:
             for piece in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
                 with piece.open("rb") as src:
-                    for chunk in iter(lambda src=src: src.read(1 << 22), b""):
+                    while chunk := src.read(1 << 22):
                         digest.update(chunk)
                         out.write(chunk)
         if digest.hexdigest() != BUNDLED_SHA256:
@@ -125,7 +125,9 @@ class FasterWhisperTranscriber:
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Transcribe one channel with the guards of `keep_segment`."""
         cfg = self.config
-        model = _load_whisper(str(resolve_model(cfg.model)), cfg.device, cfg.compute_type, cfg.cpu_threads)
+        model = _load_whisper(
+            str(resolve_model(cfg.model)), cfg.device, cfg.compute_type, cfg.cpu_threads
+        )
         raw, _info = model.transcribe(
             samples,
             language=language,
@@ -138,8 +140,11 @@ class FasterWhisperTranscriber:
         )
         segments = [
             Segment(
-                start=round(s.start, 2), end=round(s.end, 2), text=s.text.strip(),
-                avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+                start=round(s.start, 2),
+                end=round(s.end, 2),
+                text=s.text.strip(),
+                avg_logprob=s.avg_logprob,
+                no_speech_prob=s.no_speech_prob,
                 compression_ratio=s.compression_ratio,
             )
             for s in raw
@@ -157,7 +162,10 @@ def apply_guards(segments: list[Segment], cfg: AsrConfig) -> list[Segment]:
     for seg in segments:
         if not seg.text:
             continue
-        if seg.no_speech_prob > cfg.no_speech_threshold and seg.avg_logprob < cfg.log_prob_threshold:
+        if (
+            seg.no_speech_prob > cfg.no_speech_threshold
+            and seg.avg_logprob < cfg.log_prob_threshold
+        ):
             continue
         if seg.compression_ratio > cfg.compression_ratio_threshold or is_repetition_loop(seg.text):
             continue
@@ -182,7 +190,9 @@ def is_repetition_loop(text: str, max_repeats: int = 4) -> bool:
     return False
 
 
-def voiced_regions(samples: np.ndarray, threshold: float = 0.01, min_gap_s: float = 0.3) -> list[tuple[float, float]]:
+def voiced_regions(
+    samples: np.ndarray, threshold: float = 0.01, min_gap_s: float = 0.3
+) -> list[tuple[float, float]]:
     """Start/end seconds of stretches whose 20 ms RMS exceeds `threshold` (used by the fake)."""
     hop = SAMPLE_RATE // 50
     n = len(samples) // hop

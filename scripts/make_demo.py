@@ -30,7 +30,19 @@ SAMPLE_RATE = 16_000
 INTERVIEWER_VOICE = "voice_pc_diphone"  # festvox-itapc16k, male
 CUSTOMER_VOICE = "voice_lp_diphone"  # festvox-italp16k, female
 THREAT_CODES = {"LEGAL_THREAT", "INTIMIDATION", "AGGRESSION", "UNDUE_PRESSURE"}
-NPS_WORDS = ["zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci"]
+NPS_WORDS = [
+    "zero",
+    "uno",
+    "due",
+    "tre",
+    "quattro",
+    "cinque",
+    "sei",
+    "sette",
+    "otto",
+    "nove",
+    "dieci",
+]
 PER_AGENCY = 15
 EXTRA_CASES_PER_AGENCY = 25
 
@@ -96,7 +108,11 @@ def plan_interview(bank: dict, agency: dict, rng: random.Random, with_pii: bool)
         answer2.append(rng.choice(bank["pii_lines"]))
     customer = answer1 + answer2
     feeling = _overall(customer)
-    nps = {"positive": rng.randint(8, 10), "negative": rng.randint(0, 5), "neutral": rng.randint(5, 8)}
+    nps = {
+        "positive": rng.randint(8, 10),
+        "negative": rng.randint(0, 5),
+        "neutral": rng.randint(5, 8),
+    }
     score = nps[feeling]
     turns = [
         {"role": "interviewer", "text": q["opening"]},
@@ -152,8 +168,14 @@ def render(turns: list[dict], stereo: bool, rng: random.Random, workdir: Path) -
 
 
 def case_outcome(
-    case_id: str, customer_id: str, agency_id: str, style: str, threatened: bool,
-    nps: int | None, contact: date, rng: random.Random,
+    case_id: str,
+    customer_id: str,
+    agency_id: str,
+    style: str,
+    threatened: bool,
+    nps: int | None,
+    contact: date,
+    rng: random.Random,
 ) -> dict:
     """Outcome of one case. The thesis, with noise: threats lower payment and raise churn."""
     base_pay = {"empathetic": 0.85, "mixed": 0.65, "aggressive": 0.55}[style]
@@ -165,7 +187,9 @@ def case_outcome(
     recovered = 0.0
     paid_date = ""
     if paid:
-        recovered = due_amount if rng.random() < 0.8 else round(due_amount * rng.uniform(0.3, 0.9), 2)
+        recovered = (
+            due_amount if rng.random() < 0.8 else round(due_amount * rng.uniform(0.3, 0.9), 2)
+        )
         delay = rng.randint(45, 80) if style == "empathetic" else rng.randint(55, 120)
         paid_date = (due + timedelta(days=delay)).isoformat()
     ended = ""
@@ -215,33 +239,66 @@ def main() -> None:
                 case_id, customer_id = f"K26-{n:04d}", f"C{n:05d}"
                 contact = date(2026, 9, 1) + timedelta(days=rng.randint(0, 80))
                 interview_day = contact + timedelta(days=rng.randint(2, 6))
-                manifest.append({
-                    "file": name, "case_id": case_id, "agency_id": agency_id,
-                    "interview_date": interview_day.isoformat(), "consent": "yes",
-                })
+                manifest.append(
+                    {
+                        "file": name,
+                        "case_id": case_id,
+                        "agency_id": agency_id,
+                        "interview_date": interview_day.isoformat(),
+                        "consent": "yes",
+                    }
+                )
                 customer_lines = [ln for t in turns if t["role"] == "customer" for ln in t["lines"]]
                 threatened = any(THREAT_CODES & set(ln["themes"]) for ln in customer_lines)
                 nps = next(t["nps"] for t in turns if "nps" in t)
-                cases.append(case_outcome(case_id, customer_id, agency_id, agency["style"],
-                                          threatened, nps, contact, rng))
-                labels.append({
-                    "file": name, "agency_id": agency_id, "stereo": stereo,
-                    "duration_s": round(duration, 2), "threatened": threatened,
-                    "sentiment": _overall(customer_lines),
-                    "turns": [
-                        {"role": t["role"], "text": t.get("text") or " ".join(x["text"] for x in t["lines"]),
-                         **({"lines": t["lines"]} if t["role"] == "customer" else {})}
-                        for t in turns
-                    ],
-                })
+                cases.append(
+                    case_outcome(
+                        case_id,
+                        customer_id,
+                        agency_id,
+                        agency["style"],
+                        threatened,
+                        nps,
+                        contact,
+                        rng,
+                    )
+                )
+                labels.append(
+                    {
+                        "file": name,
+                        "agency_id": agency_id,
+                        "stereo": stereo,
+                        "duration_s": round(duration, 2),
+                        "threatened": threatened,
+                        "sentiment": _overall(customer_lines),
+                        "turns": [
+                            {
+                                "role": t["role"],
+                                "text": t.get("text") or " ".join(x["text"] for x in t["lines"]),
+                                **({"lines": t["lines"]} if t["role"] == "customer" else {}),
+                            }
+                            for t in turns
+                        ],
+                    }
+                )
                 print(f"{name} {agency_id} {'stereo' if stereo else 'mono'} {duration:.1f}s")
-            for j in range(EXTRA_CASES_PER_AGENCY):
-                k = 500 + len(cases)  # cases the interviewers did not reach: ids after the interviews'
-                cases.append(case_outcome(
-                    f"K26-{k:04d}", f"C{k:05d}", agency_id, agency["style"],
-                    threatened=rng.random() < {"empathetic": 0.05, "mixed": 0.3, "aggressive": 0.6}[agency["style"]],
-                    nps=None, contact=date(2026, 9, 1) + timedelta(days=rng.randint(0, 80)), rng=rng,
-                ))
+            for _ in range(EXTRA_CASES_PER_AGENCY):
+                k = 500 + len(
+                    cases
+                )  # cases the interviewers did not reach: ids after the interviews'
+                cases.append(
+                    case_outcome(
+                        f"K26-{k:04d}",
+                        f"C{k:05d}",
+                        agency_id,
+                        agency["style"],
+                        threatened=rng.random()
+                        < {"empathetic": 0.05, "mixed": 0.3, "aggressive": 0.6}[agency["style"]],
+                        nps=None,
+                        contact=date(2026, 9, 1) + timedelta(days=rng.randint(0, 80)),
+                        rng=rng,
+                    )
+                )
     _write_csv(args.out / "manifest.csv", manifest)
     _write_csv(args.out / "cases.csv", cases)
     with (args.out / "labels.jsonl").open("w", encoding="utf-8") as fh:

@@ -34,7 +34,9 @@ def write_wav(path: Path, channels: np.ndarray, rate: int = 16_000) -> Path:
     return path
 
 
-def bursts(pattern: list[int], rate: int = 16_000, seconds: float = 1.0, freq: float = 220.0) -> np.ndarray:
+def bursts(
+    pattern: list[int], rate: int = 16_000, seconds: float = 1.0, freq: float = 220.0
+) -> np.ndarray:
     """A signal of tone bursts (1) and silences (0), each `seconds` long."""
     t = np.arange(int(rate * seconds)) / rate
     tone = 0.3 * np.sin(2 * np.pi * freq * t)
@@ -62,10 +64,16 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
 def case_row(case_id: str, agency: str, due: float, recovered: float, **extra: str) -> dict:
     """One cases.csv row with sensible defaults."""
     row = {
-        "case_id": case_id, "customer_id": f"C-{case_id}", "agency_id": agency,
-        "amount_due_eur": f"{due}", "amount_recovered_eur": f"{recovered}",
-        "due_date": "2026-07-01", "paid_date": "2026-08-01" if recovered else "",
-        "contract_ended_date": "", "annual_value_eur": "800", "nps": "",
+        "case_id": case_id,
+        "customer_id": f"C-{case_id}",
+        "agency_id": agency,
+        "amount_due_eur": f"{due}",
+        "amount_recovered_eur": f"{recovered}",
+        "due_date": "2026-07-01",
+        "paid_date": "2026-08-01" if recovered else "",
+        "contract_ended_date": "",
+        "annual_value_eur": "800",
+        "nps": "",
     }
     row.update(extra)
     return row
@@ -79,14 +87,51 @@ def batch(tmp_path: Path) -> dict[str, Path]:
     interview_wav(rec / "a.wav", stereo=False)
     interview_wav(rec / "b.wav", stereo=True)
     write_wav(rec / "c.wav", bursts([1, 0, 1, 0, 0, 1, 0, 1], freq=330.0)[None, :])
-    manifest = write_csv(tmp_path / "manifest.csv", [
-        {"file": "a.wav", "case_id": "K1", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "yes"},
-        {"file": "b.wav", "case_id": "K2", "agency_id": "AG2", "interview_date": "2026-09-11", "consent": "yes"},
-        {"file": "c.wav", "case_id": "K3", "agency_id": "AG1", "interview_date": "2026-10-02", "consent": "yes"},
-    ])
-    cases = write_csv(tmp_path / "cases.csv", [
-        case_row("K1", "AG1", 100, 100, nps="9"),
-        case_row("K2", "AG2", 200, 0, nps="3", contract_ended_date="2026-07-20"),
-        case_row("K3", "AG1", 50, 25),
-    ])
+    manifest = write_csv(
+        tmp_path / "manifest.csv",
+        [
+            {
+                "file": "a.wav",
+                "case_id": "K1",
+                "agency_id": "AG1",
+                "interview_date": "2026-09-10",
+                "consent": "yes",
+            },
+            {
+                "file": "b.wav",
+                "case_id": "K2",
+                "agency_id": "AG2",
+                "interview_date": "2026-09-11",
+                "consent": "yes",
+            },
+            {
+                "file": "c.wav",
+                "case_id": "K3",
+                "agency_id": "AG1",
+                "interview_date": "2026-10-02",
+                "consent": "yes",
+            },
+        ],
+    )
+    cases = write_csv(
+        tmp_path / "cases.csv",
+        [
+            case_row("K1", "AG1", 100, 100, nps="9"),
+            case_row("K2", "AG2", 200, 0, nps="3", contract_ended_date="2026-07-20"),
+            case_row("K3", "AG1", 50, 25),
+        ],
+    )
     return {"recordings": rec, "manifest": manifest, "cases": cases, "root": tmp_path}
+
+
+def text_columns_dump(store) -> dict[str, str]:
+    """Every text column of every table, lower-cased, for leak checks (numbers would false-alarm)."""
+    columns = store.query(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE data_type LIKE 'VARCHAR%'"
+    )
+    dumps: dict[str, str] = {}
+    for table, part in columns.groupby("table_name"):
+        names = ", ".join(f"CAST({c} AS VARCHAR)" for c in part["column_name"])
+        frame = store.query(f"SELECT {names} FROM {table}")
+        dumps[str(table)] = frame.to_csv().lower()
+    return dumps

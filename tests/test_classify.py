@@ -22,10 +22,13 @@ def test_threat_is_found_with_its_evidence(classifier):
     assert all(span in text for span in label.evidence["LEGAL_THREAT"])
 
 
-@pytest.mark.parametrize("text", [
-    "non mi hanno mai minacciato, questo devo dirlo",
-    "nessuno mi ha intimidito",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "non mi hanno mai minacciato, questo devo dirlo",
+        "nessuno mi ha intimidito",
+    ],
+)
 def test_negation_cancels_the_cue(classifier, text):
     label = classifier.classify(text)
     assert not label.threatened, label.evidence
@@ -55,13 +58,20 @@ def test_very_long_text_does_not_crash(classifier):
 
 def test_a_theme_added_in_yaml_is_detected_without_code(tmp_path: Path):
     taxonomy = yaml.safe_load(THEMES.read_text(encoding="utf-8"))
-    taxonomy["themes"].append({
-        "code": "DISCONNECTION_THREAT", "label_it": "Minaccia di distacco", "label_en": "Disconnection threat",
-        "polarity": "negative", "patterns": [r"\bstacc\w* (la luce|il gas|la corrente)"],
-    })
+    taxonomy["themes"].append(
+        {
+            "code": "DISCONNECTION_THREAT",
+            "label_it": "Minaccia di distacco",
+            "label_en": "Disconnection threat",
+            "polarity": "negative",
+            "patterns": [r"\bstacc\w* (la luce|il gas|la corrente)"],
+        }
+    )
     path = tmp_path / "themes.yaml"
     path.write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
-    label = RuleClassifier(load_taxonomy(path)).classify("mi hanno detto che mi staccavano la luce domani")
+    label = RuleClassifier(load_taxonomy(path)).classify(
+        "mi hanno detto che mi staccavano la luce domani"
+    )
     assert "DISCONNECTION_THREAT" in label.themes
 
 

@@ -33,9 +33,19 @@ def test_help_imports_no_heavy_library():
 
 
 def test_missing_folder_is_a_clear_error_with_exit_2(tmp_path):
-    result = runner.invoke(app, [
-        "run", "--recordings", str(tmp_path / "nowhere"), "--manifest", str(tmp_path / "m.csv"),
-        "--cases", str(tmp_path / "c.csv"), "--data-dir", str(tmp_path / "d"),
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--recordings",
+            str(tmp_path / "nowhere"),
+            "--manifest",
+            str(tmp_path / "m.csv"),
+            "--cases",
+            str(tmp_path / "c.csv"),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+    )
     assert result.exit_code == 2
     assert "recordings folder not found" in result.output

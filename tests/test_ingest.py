@@ -15,11 +15,41 @@ def test_good_batch_gives_content_hash_ids(batch):
 
 def test_bad_rows_are_quarantined_with_row_and_fix(batch):
     rows = [
-        {"file": "a.wav", "case_id": "K1", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "yes"},
-        {"file": "missing.wav", "case_id": "K9", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "yes"},
-        {"file": "b.wav", "case_id": "K2", "agency_id": "AG2", "interview_date": "10/09/2026", "consent": "yes"},
-        {"file": "c.wav", "case_id": "K3", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "no"},
-        {"file": "a.wav", "case_id": "K1", "agency_id": "AG1", "interview_date": "2026-09-10", "consent": "yes"},
+        {
+            "file": "a.wav",
+            "case_id": "K1",
+            "agency_id": "AG1",
+            "interview_date": "2026-09-10",
+            "consent": "yes",
+        },
+        {
+            "file": "missing.wav",
+            "case_id": "K9",
+            "agency_id": "AG1",
+            "interview_date": "2026-09-10",
+            "consent": "yes",
+        },
+        {
+            "file": "b.wav",
+            "case_id": "K2",
+            "agency_id": "AG2",
+            "interview_date": "10/09/2026",
+            "consent": "yes",
+        },
+        {
+            "file": "c.wav",
+            "case_id": "K3",
+            "agency_id": "AG1",
+            "interview_date": "2026-09-10",
+            "consent": "no",
+        },
+        {
+            "file": "a.wav",
+            "case_id": "K1",
+            "agency_id": "AG1",
+            "interview_date": "2026-09-10",
+            "consent": "yes",
+        },
     ]
     manifest = write_csv(batch["root"] / "m.csv", rows)
     good, bad = load_manifest(batch["recordings"], manifest)
@@ -44,12 +74,15 @@ def test_missing_folder_and_unreadable_csv_stop_the_run(batch, tmp_path: Path):
 
 
 def test_cases_are_typed_and_bad_rows_quarantined(tmp_path: Path):
-    path = write_csv(tmp_path / "cases.csv", [
-        case_row("K1", "AG1", 100, 40, nps="10", contact_date="2026-07-05"),
-        case_row("K2", "AG1", "cento", 0),
-        case_row("K3", "AG1", 10, 0, nps="11"),
-        case_row("K1", "AG1", 5, 5),
-    ])
+    path = write_csv(
+        tmp_path / "cases.csv",
+        [
+            case_row("K1", "AG1", 100, 40, nps="10", contact_date="2026-07-05"),
+            case_row("K2", "AG1", "cento", 0),
+            case_row("K3", "AG1", 10, 0, nps="11"),
+            case_row("K1", "AG1", 5, 5),
+        ],
+    )
     cases, bad = load_cases(path)
     assert cases["case_id"].tolist() == ["K1"]
     assert cases.loc[0, "amount_recovered_eur"] == 40.0 and cases.loc[0, "nps"] == 10

@@ -12,18 +12,31 @@ def matcher() -> ScriptMatcher:
 
 
 def test_stereo_channels_follow_the_map():
-    by_channel = {0: [Segment(0, 2, "domanda")], 1: [Segment(2.5, 4, "risposta"), Segment(5, 6, "altro")]}
+    by_channel = {
+        0: [Segment(0, 2, "domanda")],
+        1: [Segment(2.5, 4, "risposta"), Segment(5, 6, "altro")],
+    }
     tagged = assign_stereo(by_channel, {0: "interviewer", 1: "customer"})
-    assert [(s.role, s.channel) for s in tagged] == [("interviewer", 0), ("customer", 1), ("customer", 1)]
+    assert [(s.role, s.channel) for s in tagged] == [
+        ("interviewer", 0),
+        ("customer", 1),
+        ("customer", 1),
+    ]
 
 
-@pytest.mark.parametrize(("text", "role"), [
-    ("Come si è sentito durante la telefonata?", "interviewer"),
-    ("Da zero a dieci quanto consiglierebbe l'azienda a un amico", "interviewer"),
-    ("c'è altro che vuole aggiungere", "interviewer"),  # lower case, no punctuation, as ASR gives
-    ("Mi hanno minacciato di mandarmi l'avvocato", "customer"),
-    ("Direi dieci.", "unknown"),  # one scripted word is not enough
-])
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Come si è sentito durante la telefonata?", "interviewer"),
+        ("Da zero a dieci quanto consiglierebbe l'azienda a un amico", "interviewer"),
+        (
+            "c'è altro che vuole aggiungere",
+            "interviewer",
+        ),  # lower case, no punctuation, as ASR gives
+        ("Mi hanno minacciato di mandarmi l'avvocato", "customer"),
+        ("Direi dieci.", "unknown"),  # one scripted word is not enough
+    ],
+)
 def test_script_matching(matcher, text, role):
     assert matcher.role(text) == role
 
@@ -40,7 +53,13 @@ def test_turn_taking_gives_a_lone_unclear_answer_to_the_customer(matcher):
 
 
 def test_turns_merge_consecutive_segments_of_one_speaker():
-    segments = [Segment(0, 1, "a", "customer"), Segment(1, 2, "b", "customer", low_confidence=True),
-                Segment(2, 3, "c", "interviewer")]
+    segments = [
+        Segment(0, 1, "a", "customer"),
+        Segment(1, 2, "b", "customer", low_confidence=True),
+        Segment(2, 3, "c", "interviewer"),
+    ]
     turns = to_turns(segments)
-    assert [(t.role, t.text, t.low_confidence) for t in turns] == [("customer", "a b", True), ("interviewer", "c", False)]
+    assert [(t.role, t.text, t.low_confidence) for t in turns] == [
+        ("customer", "a b", True),
+        ("interviewer", "c", False),
+    ]

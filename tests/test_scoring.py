@@ -6,35 +6,77 @@ from pipeline.scoring import agency_scorecard, nps
 
 
 def _cases() -> pd.DataFrame:
-    frame = pd.DataFrame([
-        # agency A: 3 cases, 2 paid; one churned 10 days after contact, one 200 days after (outside)
-        {"case_id": "1", "agency_id": "A", "amount_due_eur": 100.0, "amount_recovered_eur": 100.0,
-         "due_date": "2026-01-01", "paid_date": "2026-01-11", "contract_ended_date": None,
-         "annual_value_eur": 500.0, "nps": 10, "contact_date": "2026-01-05"},
-        {"case_id": "2", "agency_id": "A", "amount_due_eur": 300.0, "amount_recovered_eur": 50.0,
-         "due_date": "2026-01-01", "paid_date": "2026-01-31", "contract_ended_date": "2026-01-15",
-         "annual_value_eur": 700.0, "nps": 2, "contact_date": "2026-01-05"},
-        {"case_id": "3", "agency_id": "A", "amount_due_eur": 100.0, "amount_recovered_eur": 0.0,
-         "due_date": "2026-01-01", "paid_date": None, "contract_ended_date": "2026-07-25",
-         "annual_value_eur": 900.0, "nps": None, "contact_date": None},
-        # agency B: nothing paid, everyone left
-        {"case_id": "4", "agency_id": "B", "amount_due_eur": 80.0, "amount_recovered_eur": 0.0,
-         "due_date": "2026-02-01", "paid_date": None, "contract_ended_date": "2026-02-10",
-         "annual_value_eur": 400.0, "nps": None, "contact_date": None},
-    ])
+    frame = pd.DataFrame(
+        [
+            # agency A: 3 cases, 2 paid; one churned 10 days after contact, one 200 days after (outside)
+            {
+                "case_id": "1",
+                "agency_id": "A",
+                "amount_due_eur": 100.0,
+                "amount_recovered_eur": 100.0,
+                "due_date": "2026-01-01",
+                "paid_date": "2026-01-11",
+                "contract_ended_date": None,
+                "annual_value_eur": 500.0,
+                "nps": 10,
+                "contact_date": "2026-01-05",
+            },
+            {
+                "case_id": "2",
+                "agency_id": "A",
+                "amount_due_eur": 300.0,
+                "amount_recovered_eur": 50.0,
+                "due_date": "2026-01-01",
+                "paid_date": "2026-01-31",
+                "contract_ended_date": "2026-01-15",
+                "annual_value_eur": 700.0,
+                "nps": 2,
+                "contact_date": "2026-01-05",
+            },
+            {
+                "case_id": "3",
+                "agency_id": "A",
+                "amount_due_eur": 100.0,
+                "amount_recovered_eur": 0.0,
+                "due_date": "2026-01-01",
+                "paid_date": None,
+                "contract_ended_date": "2026-07-25",
+                "annual_value_eur": 900.0,
+                "nps": None,
+                "contact_date": None,
+            },
+            # agency B: nothing paid, everyone left
+            {
+                "case_id": "4",
+                "agency_id": "B",
+                "amount_due_eur": 80.0,
+                "amount_recovered_eur": 0.0,
+                "due_date": "2026-02-01",
+                "paid_date": None,
+                "contract_ended_date": "2026-02-10",
+                "annual_value_eur": 400.0,
+                "nps": None,
+                "contact_date": None,
+            },
+        ]
+    )
     return frame.astype({"nps": "float"})
 
 
 def _interviews() -> pd.DataFrame:
-    return pd.DataFrame([
-        {"agency_id": "A", "threatened": False, "sentiment": "positive", "empathy_score": 80.0},
-        {"agency_id": "A", "threatened": True, "sentiment": "negative", "empathy_score": 20.0},
-        {"agency_id": "B", "threatened": True, "sentiment": "negative", "empathy_score": 25.0},
-    ])
+    return pd.DataFrame(
+        [
+            {"agency_id": "A", "threatened": False, "sentiment": "positive", "empathy_score": 80.0},
+            {"agency_id": "A", "threatened": True, "sentiment": "negative", "empathy_score": 20.0},
+            {"agency_id": "B", "threatened": True, "sentiment": "negative", "empathy_score": 25.0},
+        ]
+    )
 
 
 def test_metrics_match_hand_computed_values():
-    card = agency_scorecard(_interviews(), _cases(), ScoringConfig(churn_window_days=90, min_interviews=2))
+    card = agency_scorecard(
+        _interviews(), _cases(), ScoringConfig(churn_window_days=90, min_interviews=2)
+    )
     a = card.set_index("agency_id").loc["A"]
     assert a["interviews"] == 2 and a["cases"] == 3
     assert a["recovery_rate_count"] == pytest.approx(2 / 3)
@@ -49,7 +91,9 @@ def test_metrics_match_hand_computed_values():
 
 
 def test_edge_cases_no_payments_all_churned_small_n_missing_nps():
-    card = agency_scorecard(_interviews(), _cases(), ScoringConfig(churn_window_days=90, min_interviews=2))
+    card = agency_scorecard(
+        _interviews(), _cases(), ScoringConfig(churn_window_days=90, min_interviews=2)
+    )
     b = card.set_index("agency_id").loc["B"]
     assert b["recovery_rate_count"] == 0.0 and b["recovery_rate_amount"] == 0.0
     assert pd.isna(b["median_days_to_recover"])

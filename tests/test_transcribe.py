@@ -8,7 +8,11 @@ from pipeline import transcribe
 from pipeline.config import AsrConfig
 from pipeline.records import Segment
 from pipeline.transcribe import (
-    FakeTranscriber, ModelError, apply_guards, is_repetition_loop, resolve_model,
+    FakeTranscriber,
+    ModelError,
+    apply_guards,
+    is_repetition_loop,
+    resolve_model,
 )
 from tests.conftest import bursts
 

@@ -9,15 +9,20 @@ from typer.testing import CliRunner
 
 from ascolto.cli import app
 from pipeline.store import Store
-from tests.conftest import DEMO
+from tests.conftest import DEMO, text_columns_dump
 
 pytestmark = pytest.mark.slow
-# Two mono recordings and one stereo recording in which the customer says personal data aloud.
-FILES = ["intervista_001.ogg", "intervista_002.ogg", "intervista_003.ogg"]
+# Customers say personal data aloud in all three: name and phone (stereo), codice fiscale and
+# a spelled email (mono).
+FILES = ["intervista_003.ogg", "intervista_013.ogg", "intervista_028.ogg"]
+PLANTED = ["Giulia", "Bianchi", "5590", "RSSM", "H501", "mario", "verdi", "example", "x m p l e"]
 
 
 def _labels() -> dict[str, dict]:
-    rows = [json.loads(line) for line in (DEMO / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (DEMO / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     return {r["file"]: r for r in rows}
 
 
@@ -35,8 +40,17 @@ def demo_run(tmp_path_factory):
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    args = ["run", "--recordings", str(DEMO / "recordings"), "--manifest", str(manifest),
-            "--cases", str(DEMO / "cases.csv"), "--data-dir", str(root / "data")]
+    args = [
+        "run",
+        "--recordings",
+        str(DEMO / "recordings"),
+        "--manifest",
+        str(manifest),
+        "--cases",
+        str(DEMO / "cases.csv"),
+        "--data-dir",
+        str(root / "data"),
+    ]
     first = CliRunner().invoke(app, args)
     second = CliRunner().invoke(app, args)
     return root / "data", first, second
@@ -68,18 +82,22 @@ def test_customer_words_are_recognised_and_roles_right(demo_run):
     assert "telefonata" in interviewer and "minacci" not in interviewer
 
 
-def test_planted_personal_data_is_not_stored(demo_run):
+def test_planted_personal_data_is_not_stored_anywhere(demo_run):
     data, _, _ = demo_run
     with Store(data, read_only=True) as store:
-        text = " ".join(store.query("SELECT text FROM segments")["text"])
+        dumps = text_columns_dump(store)
         counts = store.query("SELECT redacted_counts FROM transcripts")["redacted_counts"]
-    assert "Bianchi" not in text and "218" not in text
-    assert any(json.loads(c).get("TELEFONO") for c in counts)
+    dumps["report"] = (data / "reports" / "report.html").read_text(encoding="utf-8").lower()
+    for where, dump in dumps.items():
+        for secret in PLANTED:
+            assert secret.lower() not in dump, (where, secret)
+    found = {k for c in counts for k in json.loads(c)}
+    assert {"NOME", "TELEFONO", "CF", "EMAIL"} <= found
 
 
 def test_report_names_every_agency_with_rates(demo_run):
     data, _, _ = demo_run
     html = (data / "reports" / "report.html").read_text(encoding="utf-8")
-    for agency in ("AG01",):
+    for agency in ("AG01", "AG02"):
         assert f'data-agency="{agency}"' in html
     assert "Tasso di recupero" in html and "Si è sentito minacciato" in html
