@@ -1,0 +1,34 @@
+"""The analyst notebook runs top to bottom against a store the flow just wrote."""
+
+import json
+from pathlib import Path
+
+from flows.process import process_recordings
+from pipeline.embed import FakeEmbedder
+from pipeline.transcribe import FakeTranscriber
+from tests.conftest import FOLLOW_UP, QUESTION
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_results.ipynb"
+
+
+def test_explore_notebook_runs_on_a_fresh_store(batch, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    texts = [QUESTION, "Mi hanno minacciato con l'avvocato.", FOLLOW_UP, "Poi tutto bene."]
+    process_recordings(
+        recordings_dir=batch["recordings"],
+        manifest=batch["manifest"],
+        cases=batch["cases"],
+        data_dir=data,
+        transcriber=FakeTranscriber(texts),
+        embedder=FakeEmbedder(),
+    )
+    monkeypatch.setenv("ASCOLTO_DATA_DIR", str(data))
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    namespace: dict = {}
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            exec(compile("".join(cell["source"]), str(NOTEBOOK), "exec"), namespace)
+
+    assert set(namespace["scorecard"].index) == {"AG1", "AG2"}
+    assert len(namespace["threatened"]) == 3
+    assert "theme" in namespace["theme_share"].index.name
