@@ -94,6 +94,11 @@ def _print_summary(summary: dict) -> None:
         f"recordings {summary['recordings']}: transcribed {summary['transcribed']}, "
         f"cached {summary['cached']}, quarantined {len(summary['quarantined'])}"
     )
+    if summary.get("skipped_erased"):
+        typer.echo(
+            f"skipped {summary['skipped_erased']} recordings erased earlier (forget/purge); "
+            "remove them from the manifest to silence this"
+        )
     typer.echo(
         f"classified {summary['classified']} new interviews; topics "
         f"{'refitted' if summary['topics_fitted'] else 'unchanged'}"
@@ -149,6 +154,148 @@ def demo(
         verbose,
         notice=SYNTHETIC_NOTICE,
     )
+
+
+def _settings(config: Path | None):  # noqa: ANN202
+    from pipeline.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def redact(
+    input_file: Annotated[
+        Path, typer.Argument(help='JSON Lines, one {"id": ..., "text": ...} per line')
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")],
+    config: ConfigOpt = None,
+) -> None:
+    """Remove personal data from texts: adds "redacted" and "entities" (offsets) to each line."""
+    import json
+
+    from pipeline.redact import Pseudonyms, Redactor
+    from pipeline.report import write_atomic
+
+    settings = _settings(config).redact
+    redactor = Redactor(settings.entities, allow_list=settings.allow_list)
+    try:
+        lines = input_file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.secho(f"error: cannot read {input_file}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    out, bad = [], 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            text = record["text"]
+            if not isinstance(text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            # Never echo the line: it is unredacted text.
+            typer.secho(
+                f'{input_file}:{number}: skipped, expected a JSON object with a string "text"',
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            bad += 1
+            continue
+        pseudonyms = Pseudonyms() if settings.pseudonyms else None
+        result = redactor.redact(text, pseudonyms)
+        record["redacted"] = result.text
+        record["entities"] = [
+            {"type": e.type, "start": e.start, "end": e.end} for e in result.entities
+        ]
+        out.append(json.dumps(record, ensure_ascii=False))
+    write_atomic(output, "\n".join(out) + ("\n" if out else ""))
+    typer.echo(f"redacted {len(out)} lines into {output}" + (f"; skipped {bad}" if bad else ""))
+    if bad:
+        raise typer.Exit(1)
+
+
+def _require_store(data_dir: Path) -> None:
+    if not (data_dir / "ascolto.duckdb").is_file():
+        typer.secho(
+            f"error: no ascolto store in {data_dir} (pass the --data-dir used with `ascolto run`)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _print_deletion(deletion) -> None:  # noqa: ANN001
+    typer.echo(
+        f"{deletion.action}: erased {deletion.recordings} recordings, {deletion.cases} cases, "
+        f"{deletion.total_rows} rows; {deletion.topic_models} topic models dropped"
+        + ("; report withdrawn (run again to rebuild)" if deletion.report_withdrawn else "")
+    )
+
+
+@app.command()
+def forget(
+    case: Annotated[str | None, typer.Option("--case", help="case id to erase")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="customer id: erase all their cases")
+    ] = None,
+    data_dir: DataDir = Path("ascolto-data"),
+) -> None:
+    """Right to erasure: delete everything derived from one case or customer, and audit it."""
+    from pipeline.retention import SubjectNotFound
+    from pipeline.retention import forget as forget_subject
+    from pipeline.store import Store
+
+    if (case is None) == (customer is None):
+        typer.secho("error: give exactly one of --case or --customer", err=True)
+        raise typer.Exit(2)
+    _require_store(data_dir)
+    with Store(data_dir) as store:
+        try:
+            deletion = forget_subject(store, data_dir, case_id=case, customer_id=customer)
+        except SubjectNotFound as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+    _print_deletion(deletion)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        int | None,
+        typer.Option("--older-than", help="days to keep (default: retention.days in the config)"),
+    ] = None,
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Retention: erase every interview older than the retention period, and audit it."""
+    from pipeline.retention import purge as purge_old
+    from pipeline.store import Store
+
+    days = older_than if older_than is not None else _settings(config).retention.days
+    _require_store(data_dir)
+    with Store(data_dir) as store:
+        deletion = purge_old(store, data_dir, days)
+    _print_deletion(deletion)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write")],
+    data_dir: DataDir = Path("ascolto-data"),
+) -> None:
+    """Interview-level results as CSV (redacted quotes; cells safe to open in a spreadsheet)."""
+    from pipeline.export import export_csv, interviews_table
+    from pipeline.store import Store
+
+    _require_store(data_dir)
+    with Store(data_dir, read_only=True) as store:
+        frame = interviews_table(store)
+    export_csv(frame, output)
+    typer.echo(f"exported {len(frame)} interviews to {output}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ Logs carry ids and counts only, never transcript text.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,22 @@ embed_task = task(stages.embed_pending, name="embed", cache_policy=NONE)
 topics_task = task(stages.topics_stage, name="topics", cache_policy=NONE)
 score_task = task(stages.score, name="scoring", cache_policy=NONE)
 report_task = task(stages.build_report, name="report", cache_policy=NONE)
+
+# Model objects swapped in by `use_models`. They are not flow parameters on purpose: Prefect
+# stores parameters in its database, and a fake transcriber carries raw (unredacted) text.
+_INJECTED: dict[str, Any] = {}
+
+
+@contextmanager
+def use_models(transcriber: Any = None, embedder: Any = None) -> Iterator[None]:
+    """Run flows with these transcriber/embedder objects instead of the configured ones."""
+    previous = dict(_INJECTED)
+    _INJECTED.update({"transcriber": transcriber, "embedder": embedder})
+    try:
+        yield
+    finally:
+        _INJECTED.clear()
+        _INJECTED.update(previous)
 
 
 def _transcribe_new(
@@ -69,23 +87,24 @@ def process_recordings(
     data_dir: Path = Path("ascolto-data"),
     config: Path | None = None,
     notice: str = "",
-    transcriber: Any = None,
-    embedder: Any = None,
 ) -> dict[str, Any]:
     """Ingest new recordings, transcribe only what is new, then classify, topics, score, report.
 
-    `transcriber` and `embedder` default to the configured models; tests pass fakes.
+    Parameters are plain paths and strings so a deployment can pass them as JSON; models come
+    from the config, or from `use_models` (tests).
     """
     logger = get_run_logger()
     settings = load_settings(config)
-    transcriber = transcriber or make_transcriber(settings.asr)
-    embedder = embedder or stages.default_embedder(settings)
+    transcriber = _INJECTED.get("transcriber") or make_transcriber(settings.asr)
+    embedder = _INJECTED.get("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
     run_id = uuid.uuid4().hex[:12]
     with Store(data_dir) as store:
         store.start_run(run_id, keys.classify)
         try:
-            recordings, rejected = ingest_task(store, run_id, recordings_dir, manifest, cases)
+            recordings, rejected, erased = ingest_task(
+                store, run_id, recordings_dir, manifest, cases
+            )
             transcribed, cached, failed = _transcribe_new(
                 store, settings, keys, recordings, transcriber
             )
@@ -112,6 +131,7 @@ def process_recordings(
         summary = {
             "run_id": run_id,
             "recordings": len(recordings),
+            "skipped_erased": erased,
             "transcribed": transcribed,
             "cached": cached,
             "quarantined": [q.__dict__ for q in rejected],

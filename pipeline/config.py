@@ -61,13 +61,22 @@ class RedactConfig(_Strict):
     """Which personal-data recognizers run before any text is stored."""
 
     entities: list[str] = [
-        "EMAIL",
-        "IBAN",
         "CF",
+        "PIVA",
+        "IBAN",
         "CARTA",
+        "POD",
+        "PDR",
         "TELEFONO",
+        "EMAIL",
+        "DATA_NASCITA",
+        "INDIRIZZO",
         "NOME",
     ]
+    # Phrases never redacted even when they look like a name (agency and company names).
+    allow_list: list[str] = []
+    # `[NOME_1]`, `[NOME_2]`... consistent within one interview instead of plain `[NOME]`.
+    pseudonyms: bool = False
 
 
 class EmbedConfig(_Strict):
@@ -111,6 +120,12 @@ class ReportConfig(_Strict):
     quotes_per_theme: int = Field(3, ge=0, le=20)
 
 
+class RetentionConfig(_Strict):
+    """How long interviews and everything derived from them are kept (`ascolto purge`)."""
+
+    days: int = Field(730, ge=1, description="interviews older than this are purged")
+
+
 class Settings(_Strict):
     """Every setting of a run; one section per stage."""
 
@@ -123,6 +138,7 @@ class Settings(_Strict):
     topics: TopicsConfig = TopicsConfig()
     scoring: ScoringConfig = ScoringConfig()
     report: ReportConfig = ReportConfig()
+    retention: RetentionConfig = RetentionConfig()
     themes_file: Path = CONFIG_DIR / "themes.yaml"
     interview_file: Path = CONFIG_DIR / "interview.yaml"
 

@@ -1,20 +1,64 @@
 """Remove personal data from text before anything is stored, logged or reported.
 
-Recognizers for Italian structured identifiers (codice fiscale, IBAN, payment card, phone, email)
-and person names introduced by context ("mi chiamo", "sono il signor", a known first name
-followed by a capitalised word). Matches become typed placeholders such as `[TELEFONO]`.
+Microsoft Presidio is the engine: its analyzer runs Presidio's checksum-validated Italian
+recognizers (codice fiscale, partita IVA, IBAN, payment card) next to ours (`pipeline.pii`: phone,
+email, POD/PDR, address, date of birth, names, and the forms ASR writes), and its anonymizer swaps
+each span for a typed placeholder (`[TELEFONO]`) or, optionally, a pseudonym that stays the same
+within one interview (`[NOME_1]`). Recognizers run on a copy of the text where spoken numbers are
+digits (`pipeline.spoken`); spans are mapped back, so offsets always point into the input text.
 
-Amounts of money, dates and counts are NOT personal data here and are kept: they are the analytics.
+Amounts of money, dates, durations, counts and ages are NOT personal data here and are kept: they
+are the analytics.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
 
-REDACTOR_VERSION = "2"  # bump when recognizers change: stored text is re-made
+from pipeline import pii
+from pipeline.spoken import normalise_numbers
+
+REDACTOR_VERSION = "3"  # bump when recognizer code changes: stored text is re-made
+
+# Placeholder type -> Presidio entities that produce it (Presidio's own names where it has one).
+_PRESIDIO_TYPES = {
+    "IT_FISCAL_CODE": "CF",
+    "IT_VAT_CODE": "PIVA",
+    "IBAN_CODE": "IBAN",
+    "CREDIT_CARD": "CARTA",
+}
+SUPPORTED_ENTITIES = (
+    "CF",
+    "PIVA",
+    "IBAN",
+    "TELEFONO",
+    "CARTA",
+    "EMAIL",
+    "POD",
+    "PDR",
+    "DATA_NASCITA",
+    "INDIRIZZO",
+    "NOME",
+)
+# Where two spans of equal length overlap, the more specific type wins.
+_PRIORITY = {kind: rank for rank, kind in enumerate(SUPPORTED_ENTITIES)}
+_SCORE_THRESHOLD = 0.5
+
+
+def redactor_fingerprint() -> str:
+    """Version plus the gazetteers' content: editing a name list re-redacts stored transcripts."""
+    digest = hashlib.sha256(REDACTOR_VERSION.encode())
+    for name in ("nomi.txt", "cognomi.txt"):
+        digest.update(resources.files("pipeline.data").joinpath(name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -39,234 +83,160 @@ class Redaction:
         return dict(Counter(e.type for e in self.entities))
 
 
-_SEP = r"[\s.\-/]?"
-_CF = re.compile(
-    r"\b[A-Z]{6}"
-    + r"[0-9LMNPQRSTUV]{2}[A-EHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]\b",
-    re.IGNORECASE,
-)
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]){11,30}\b", re.IGNORECASE)
-_EMAIL = re.compile(
-    r"\b[\w.+-]+\s?(?:@|\bchiocciola\b)\s?[\w-]+(?:\s?(?:\.|\bpunto\b)\s?[a-z]{2,})+\b",
-    re.IGNORECASE,
-)
-# ASR writes spoken digits in groups with spaces, dots, dashes or even thousands commas
-# ("347,200,185,596"), and sometimes adds a digit: allow all of these; an amount in euro is kept.
-_DIGIT_SEP = r"[\s.,\-/]?"
-_PHONE = re.compile(
-    r"(?<![\w+])(?:(?:\+|00)39"
-    + _SEP
-    + r")?(?:3\d{2}|0\d{1,3})(?:"
-    + _DIGIT_SEP
-    + r"\d){5,10}(?!\w)"
-    r"(?!\s*(?:euro|eur|€))",
-    re.IGNORECASE,
-)
-# Any run of six or more digits right after "numero (di telefono|cellulare) (è)" is a phone number.
-_PHONE_CONTEXT = re.compile(
-    r"\bnumer[oi]\s+(?:di\s+)?(?:telefono|cellulare|fisso)?\s*(?:è|e'|:)?\s*"
-    r"((?:\+|00)?\d(?:" + _DIGIT_SEP + r"\d){5,14})(?!\w)",
-    re.IGNORECASE,
-)
-_CARD = re.compile(r"(?<!\d)(?:\d[\s-]?){12,18}\d(?!\d)")
-_NAME_WORD = r"[A-ZÀ-Ý][a-zà-ÿ']+"
-_NAME_CUES = re.compile(
-    r"\b(?:mi chiamo|il mio nome è|sono il signor|sono la signora|signor|signora|sig\.|sig\.ra)\s+"
-    rf"({_NAME_WORD}(?:\s+{_NAME_WORD})?)",
-    re.IGNORECASE,
-)
-# Frequent Italian first names: followed by a capitalised word they are almost surely a person.
-_FIRST_NAMES = [
-    "Alessandro",
-    "Andrea",
-    "Anna",
-    "Antonio",
-    "Alessia",
-    "Angela",
-    "Barbara",
-    "Carla",
-    "Carlo",
-    "Chiara",
-    "Claudia",
-    "Cristina",
-    "Daniela",
-    "Davide",
-    "Elena",
-    "Elisa",
-    "Emanuele",
-    "Federica",
-    "Federico",
-    "Francesca",
-    "Francesco",
-    "Gabriele",
-    "Giacomo",
-    "Giorgio",
-    "Giovanna",
-    "Giovanni",
-    "Giulia",
-    "Giuseppe",
-    "Laura",
-    "Lorenzo",
-    "Luca",
-    "Lucia",
-    "Luigi",
-    "Manuela",
-    "Marco",
-    "Maria",
-    "Mario",
-    "Marta",
-    "Matteo",
-    "Michele",
-    "Monica",
-    "Paola",
-    "Paolo",
-    "Pietro",
-    "Roberta",
-    "Roberto",
-    "Rosa",
-    "Sara",
-    "Silvia",
-    "Simone",
-    "Stefania",
-    "Stefano",
-    "Teresa",
-    "Valentina",
-    "Valeria",
-    "Vincenzo",
-]
-_KNOWN_NAME = re.compile(rf"\b(?:{'|'.join(_FIRST_NAMES)})(?:\s+{_NAME_WORD})?\b")
+@dataclass
+class Pseudonyms:
+    """Consistent stand-ins within one interview: the same phone is `[TELEFONO_1]` every time."""
+
+    assigned: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def name_for(self, kind: str, value: str) -> str:
+        """The pseudonym of this value, new if it was not seen before in this interview."""
+        key = (kind, re.sub(r"[\W_]", "", value).lower())
+        if key not in self.assigned:
+            number = 1 + sum(1 for k in self.assigned if k[0] == kind)
+            self.assigned[key] = f"[{kind}_{number}]"
+        return self.assigned[key]
 
 
-_CF_CUE = re.compile(r"\bcodice\s+fiscale\b", re.IGNORECASE)
-_CF_FILLER = {"è", "e", "é", "il", "mio", "suo", "è:", ":"}
+def _ours_as_presidio() -> list[Any]:
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    class FinderRecognizer(EntityRecognizer):
+        """One `pipeline.pii` finder as a Presidio recognizer."""
+
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+            super().__init__(
+                supported_entities=[kind], name=f"ascolto_{kind}", supported_language="it"
+            )
+
+        def load(self) -> None:
+            """Nothing to load: finders are regular expressions and a gazetteer."""
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            """Spans of this recognizer's type, at a fixed high score."""
+            return [
+                RecognizerResult(self.kind, start, end, 0.9)
+                for start, end in pii.FINDERS[self.kind](text)
+            ]
+
+    return [FinderRecognizer(kind) for kind in pii.FINDERS]
 
 
-def _cf_after_cue(text: str) -> Iterable[Entity]:
-    """What follows "codice fiscale": ASR often splits the code ("RSSMR è 81H501").
-
-    Tokens with a digit or three or more capitals, within the next six tokens, are the code;
-    filler words between them are swallowed, ordinary words end the scan.
-    """
-    for cue in _CF_CUE.finditer(text):
-        start = end = None
-        for token in list(re.finditer(r"\S+", text[cue.end() :]))[:6]:
-            word = token.group(0).strip(",.;")
-            looks_like_code = any(c.isdigit() for c in word) or (len(word) >= 3 and word.isupper())
-            if looks_like_code:
-                start = cue.end() + token.start() if start is None else start
-                end = cue.end() + token.start() + len(word)
-            elif word.lower() not in _CF_FILLER:
-                break
-        if start is not None and end is not None:
-            yield Entity("CF", start, end)
-
-
-_EMAIL_CUE = re.compile(
-    r"\b(?:scriver\w*\s+a|(?:indirizzo\s+)?e-?mail|mail|posta\s+elettronica)\s*(?:è|:)?\s+",
-    re.IGNORECASE,
-)
-_SPOKEN_TLD = re.compile(
-    r"(?:\bpunto|\.)\s*(?:c\s*o\s*m|ci\s*o\s*m|it|org|net|eu)\b", re.IGNORECASE
-)
-_SPOKEN_AT = re.compile(r"chiocciola|chi\s*occio|kioccio|@", re.IGNORECASE)
-
-
-def _spoken_email(text: str) -> Iterable[Entity]:
-    """An address spelled aloud after a cue ("scrivermi a m a r i o punto ... punto com").
-
-    ASR mangles the spelling ("chi occio la x m p l e punto ci o m"), so the span runs from the
-    cue to the last spoken domain ending within 150 characters, or, failing that, from the cue to
-    the next "per"/punctuation when an "at" word is there.
-    """
-    for cue in _EMAIL_CUE.finditer(text):
-        window = text[cue.end() : cue.end() + 150]
-        endings = list(_SPOKEN_TLD.finditer(window))
-        if endings:
-            yield Entity("EMAIL", cue.end(), cue.end() + endings[-1].end())
-        elif _SPOKEN_AT.search(window[:100]):
-            stop = re.search(r"\s(?:per|perché|grazie)\b|[,;!?]", window)
-            yield Entity("EMAIL", cue.end(), cue.end() + (stop.start() if stop else len(window)))
-
-
-def iban_valid(text: str) -> bool:
-    """ISO 13616 mod-97 check."""
-    compact = re.sub(r"\s", "", text).upper()
-    rearranged = compact[4:] + compact[:4]
-    digits = "".join(str(int(c, 36)) for c in rearranged)
-    return int(digits) % 97 == 1
-
-
-def luhn_valid(text: str) -> bool:
-    """Payment-card Luhn checksum."""
-    digits = [int(c) for c in re.sub(r"\D", "", text)][::-1]
-    total = sum(
-        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+@lru_cache(maxsize=1)
+def _analyzer() -> Any:
+    """Presidio's analyzer on a blank Italian spaCy tokenizer (no model download), built once."""
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+    from presidio_analyzer.predefined_recognizers import (
+        CreditCardRecognizer,
+        IbanRecognizer,
+        ItFiscalCodeRecognizer,
+        ItVatCodeRecognizer,
     )
-    return total % 10 == 0
+
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": "it", "model_name": "blank:it"}])
+    nlp_engine.nlp = {"it": spacy.blank("it")}  # type: ignore[assignment]  # no model download
+    registry = RecognizerRegistry(supported_languages=["it"])
+    for recognizer in (
+        ItFiscalCodeRecognizer(),
+        ItVatCodeRecognizer(),
+        IbanRecognizer(supported_language="it"),
+        CreditCardRecognizer(supported_language="it"),
+        *_ours_as_presidio(),
+    ):
+        registry.add_recognizer(recognizer)
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["it"])
 
 
-def _matches(
-    pattern: re.Pattern[str],
-    kind: str,
-    text: str,
-    group: int = 0,
-    valid: Callable[[str], bool] | None = None,
-) -> Iterable[Entity]:
-    for m in pattern.finditer(text):
-        if valid is None or valid(m.group(group)):
-            yield Entity(kind, m.start(group), m.end(group))
-
-
-def _is_italian_iban(value: str) -> bool:
-    # An Italian-shaped IBAN is redacted even when ASR broke its checksum; others must validate.
-    return value[:2].upper() == "IT" or iban_valid(value)
-
-
-_RECOGNIZERS: dict[str, Callable[[str], Iterable[Entity]]] = {
-    "EMAIL": lambda t: [*_matches(_EMAIL, "EMAIL", t), *_spoken_email(t)],
-    "IBAN": lambda t: _matches(_IBAN, "IBAN", t, valid=_is_italian_iban),
-    "CF": lambda t: [*_matches(_CF, "CF", t), *_cf_after_cue(t)],
-    "CARTA": lambda t: _matches(_CARD, "CARTA", t, valid=luhn_valid),
-    "TELEFONO": lambda t: [
-        *_matches(_PHONE, "TELEFONO", t),
-        *_matches(_PHONE_CONTEXT, "TELEFONO", t, group=1),
-    ],
-    "NOME": lambda t: [
-        *_matches(_NAME_CUES, "NOME", t, group=1),
-        *_matches(_KNOWN_NAME, "NOME", t),
-    ],
-}
-SUPPORTED_ENTITIES = tuple(_RECOGNIZERS)
+_ANALYZER_LOCK = threading.Lock()
 
 
 class Redactor:
-    """Runs the configured recognizers and replaces each match with `[TYPE]`."""
+    """Finds personal data and replaces it with `[TYPE]` placeholders or pseudonyms."""
 
-    def __init__(self, entities: Iterable[str] = SUPPORTED_ENTITIES) -> None:
-        unknown = sorted(set(entities) - set(_RECOGNIZERS))
+    def __init__(
+        self, entities: Iterable[str] = SUPPORTED_ENTITIES, allow_list: Iterable[str] = ()
+    ) -> None:
+        """Check the configured types; `allow_list` phrases (agency names) are never redacted."""
+        self.entities = tuple(entities)
+        unknown = sorted(set(self.entities) - set(SUPPORTED_ENTITIES))
         if unknown:
             raise ValueError(
-                f"unknown entity type(s) {unknown} in redact.entities; supported: {list(_RECOGNIZERS)}"
+                f"unknown entity type(s) {unknown} in redact.entities; "
+                f"supported: {list(SUPPORTED_ENTITIES)}"
             )
-        self.entities = tuple(entities)
+        phrases = [re.escape(p.strip()) for p in allow_list if p.strip()]
+        self._allowed = re.compile("|".join(phrases), re.IGNORECASE) if phrases else None
+
+    def _presidio_entities(self) -> list[str]:
+        wanted = set(self.entities)
+        return [p for p, ours in _PRESIDIO_TYPES.items() if ours in wanted] + [
+            k for k in pii.FINDERS if k in wanted
+        ]
 
     def find(self, text: str) -> list[Entity]:
-        """Non-overlapping entities, longest span first where two overlap."""
-        found = [e for kind in self.entities for e in _RECOGNIZERS[kind](text)]
-        found.sort(key=lambda e: (-(e.end - e.start), e.start))
-        chosen: list[Entity] = []
-        for entity in found:
-            if all(entity.end <= c.start or entity.start >= c.end for c in chosen):
-                chosen.append(entity)
-        return sorted(chosen, key=lambda e: e.start)
+        """Non-overlapping entities with offsets into `text`, longest span first on overlap."""
+        if not text.strip():
+            return []
+        normalised = normalise_numbers(text)
+        with _ANALYZER_LOCK:  # spaCy pipelines are not guaranteed thread-safe
+            results = _analyzer().analyze(
+                normalised.text,
+                language="it",
+                entities=self._presidio_entities(),
+                score_threshold=_SCORE_THRESHOLD,
+            )
+        found = []
+        for result in results:
+            kind = _PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
+            start, end = normalised.original_span(result.start, result.end)
+            span = pii.clean_span(text, (start, end), strip_greetings=kind == "NOME")
+            if span is not None:
+                found.append(Entity(kind, *span))
+        return self._without_allowed(text, _resolve_overlaps(found))
 
-    def redact(self, text: str) -> Redaction:
-        """Replace every entity with its placeholder."""
+    def _without_allowed(self, text: str, entities: list[Entity]) -> list[Entity]:
+        if self._allowed is None:
+            return entities
+        allowed = [m.span() for m in self._allowed.finditer(text)]
+        return [e for e in entities if all(e.end <= a or e.start >= b for a, b in allowed)]
+
+    def redact(self, text: str, pseudonyms: Pseudonyms | None = None) -> Redaction:
+        """Replace every entity with `[TYPE]`, or with its pseudonym when `pseudonyms` is given."""
         entities = self.find(text)
-        out, cursor = [], 0
-        for entity in entities:
-            out.append(text[cursor : entity.start])
-            out.append(f"[{entity.type}]")
-            cursor = entity.end
-        out.append(text[cursor:])
-        return Redaction("".join(out), entities)
+        if not entities:
+            return Redaction(text, [])
+        from presidio_anonymizer import AnonymizerEngine
+        from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+        if pseudonyms is not None:  # number them in reading order, not Presidio's
+            for e in entities:
+                pseudonyms.name_for(e.type, text[e.start : e.end])
+
+        def operator(kind: str) -> OperatorConfig:
+            if pseudonyms is None:
+                return OperatorConfig("replace", {"new_value": f"[{kind}]"})
+            return OperatorConfig("custom", {"lambda": lambda v: pseudonyms.name_for(kind, v)})
+
+        result = _anonymizer(AnonymizerEngine).anonymize(
+            text,
+            [RecognizerResult(e.type, e.start, e.end, 1.0) for e in entities],
+            operators={kind: operator(kind) for kind in {e.type for e in entities}},
+        )
+        return Redaction(result.text, entities)
+
+
+@lru_cache(maxsize=1)
+def _anonymizer(engine_class: Any) -> Any:
+    return engine_class()
+
+
+def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
+    found.sort(key=lambda e: (-(e.end - e.start), _PRIORITY[e.type], e.start))
+    chosen: list[Entity] = []
+    for entity in found:
+        if all(entity.end <= c.start or entity.start >= c.end for c in chosen):
+            chosen.append(entity)
+    return sorted(chosen, key=lambda e: e.start)

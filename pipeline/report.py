@@ -147,11 +147,11 @@ def render_html(data: ReportData, language: str = "it") -> str:
     )
 
 
-def write_atomic(path: Path, content: str) -> Path:
+def write_atomic(path: Path, content: str, encoding: str = "utf-8") -> Path:
     """Write through a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
         fh.write(content)
     os.replace(tmp, path)
     return path

@@ -25,8 +25,9 @@ from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
 from pipeline.records import Quarantined, Recording, Transcript
-from pipeline.redact import REDACTOR_VERSION, Redactor
+from pipeline.redact import Pseudonyms, Redactor, redactor_fingerprint
 from pipeline.report import ReportData, render_html, write_atomic
+from pipeline.retention import case_hash, erased_case_hashes, erased_recordings
 from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 from pipeline.scoring import agency_scorecard
 from pipeline.store import Store
@@ -56,7 +57,7 @@ class StageKeys:
             "asr",
             "roles",
             "redact",
-            extra=[REDACTOR_VERSION, _file_hash(settings.interview_file), transcriber_id],
+            extra=[redactor_fingerprint(), _file_hash(settings.interview_file), transcriber_id],
         )
         classify = settings.stage_key(
             "classify", extra=[transcript, RuleClassifier.method, _file_hash(settings.themes_file)]
@@ -68,15 +69,26 @@ class StageKeys:
 # -- ingest --------------------------------------------------------------------------------
 def ingest(
     store: Store, run_id: str, recordings_dir: Path, manifest: Path, cases: Path
-) -> tuple[list[Recording], list[Quarantined]]:
-    """Validate inputs, register good recordings and cases; return recordings and rejects."""
+) -> tuple[list[Recording], list[Quarantined], int]:
+    """Validate inputs, register good recordings and cases; return recordings, rejects, skipped.
+
+    Recordings and cases erased earlier (`ascolto forget`, `ascolto purge`) are skipped, not
+    re-created: `skipped` counts them so the summary can tell the analyst.
+    """
     recordings, rejected = load_manifest(recordings_dir, manifest)
     case_frame, bad_cases = load_cases(cases)
     rejected += bad_cases
-    store.upsert_recordings(recordings)
+    erased_audio, erased_cases = erased_recordings(store), erased_case_hashes(store)
+    keep = [
+        r
+        for r in recordings
+        if r.recording_id not in erased_audio and case_hash(r.case_id) not in erased_cases
+    ]
+    case_frame = case_frame[~case_frame["case_id"].astype(str).map(case_hash).isin(erased_cases)]
+    store.upsert_recordings(keep)
     store.replace_cases(case_frame)
     store.add_quarantine(run_id, rejected)
-    return recordings, rejected
+    return keep, rejected, len(recordings) - len(keep)
 
 
 # -- transcribe + roles + redact (one recording, no store access) --------------------------
@@ -102,10 +114,11 @@ def transcribe_recording(
         questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
         matcher = ScriptMatcher(questions, settings.roles.script_similarity)
         segments = assign_mono(transcriber.transcribe(audio.mono(), settings.language), matcher)
-    redactor = Redactor(settings.redact.entities)
+    redactor = Redactor(settings.redact.entities, allow_list=settings.redact.allow_list)
+    pseudonyms = Pseudonyms() if settings.redact.pseudonyms else None  # one per interview
     counts: Counter[str] = Counter()
     for segment in segments:
-        redaction = redactor.redact(segment.text)
+        redaction = redactor.redact(segment.text, pseudonyms)
         segment.text = redaction.text
         counts.update(redaction.counts)
     return Transcript(

@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS topic_assignments (
     topics_key VARCHAR, recording_id VARCHAR, utt_idx INTEGER, topic_id INTEGER);
 CREATE TABLE IF NOT EXISTS scorecards (
     run_id VARCHAR, agency_id VARCHAR, metrics VARCHAR);
+CREATE TABLE IF NOT EXISTS erased (kind VARCHAR, key VARCHAR, erased_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS deletions (
+    deleted_at TIMESTAMP, action VARCHAR, reason VARCHAR, recordings INTEGER, cases INTEGER,
+    total_rows INTEGER, rows_by_table VARCHAR);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
     config_hash VARCHAR, summary VARCHAR);

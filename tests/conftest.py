@@ -135,3 +135,17 @@ def text_columns_dump(store) -> dict[str, str]:
         frame = store.query(f"SELECT {names} FROM {table}")
         dumps[str(table)] = frame.to_csv().lower()
     return dumps
+
+
+def run_flow(batch: dict[str, Path], data_dir: Path, transcriber, embedder=None) -> dict:
+    """Run the Prefect flow on a batch with fake (or given) models."""
+    from flows.process import process_recordings, use_models
+    from pipeline.embed import FakeEmbedder
+
+    with use_models(transcriber=transcriber, embedder=embedder or FakeEmbedder()):
+        return process_recordings(
+            recordings_dir=batch["recordings"],
+            manifest=batch["manifest"],
+            cases=batch["cases"],
+            data_dir=data_dir,
+        )

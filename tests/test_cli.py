@@ -49,3 +49,43 @@ def test_missing_folder_is_a_clear_error_with_exit_2(tmp_path):
     )
     assert result.exit_code == 2
     assert "recordings folder not found" in result.output
+
+
+def test_redact_command_writes_placeholders_and_offsets(tmp_path):
+    import json
+
+    source = tmp_path / "in.jsonl"
+    lines = [
+        {"id": 1, "text": "mi chiamo Giulia Bianchi, il mio numero è 347 218 5590"},
+        {"id": 2, "text": "dovevo 250 euro e ho pagato il 15/04/2026"},
+    ]
+    secret_line = "questa riga non è JSON: Mario Rossi RSSMRA80A01H501U"
+    source.write_text(
+        "\n".join([json.dumps(lines[0]), secret_line, json.dumps(lines[1])]) + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["redact", str(source), "-o", str(out)])
+    assert result.exit_code == 1  # one bad line, the good ones are still written
+    assert f"{source}:2" in result.output and "RSSMRA" not in result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == [1, 2]
+    first = records[0]
+    assert first["redacted"] == "mi chiamo [NOME], il mio numero è [TELEFONO]"
+    spans = [first["text"][e["start"] : e["end"]] for e in first["entities"]]
+    assert spans == ["Giulia Bianchi", "347 218 5590"]
+    assert records[1]["redacted"] == lines[1]["text"] and records[1]["entities"] == []
+
+
+def test_export_neutralises_formulas(tmp_path):
+    import pandas as pd
+
+    from pipeline.export import export_csv, safe_cell
+
+    assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("-2") == "'-2"
+    assert safe_cell("ok") == "ok" and safe_cell(-2) == -2
+    out = export_csv(
+        pd.DataFrame({"agency_id": ["@SUM(A1)", "AG1"], "n": [1, 2]}), tmp_path / "x.csv"
+    )
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'@SUM(A1)" in text and "\nAG1," in text

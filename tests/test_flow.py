@@ -4,11 +4,9 @@ import shutil
 
 import pytest
 
-from flows.process import process_recordings
-from pipeline.embed import FakeEmbedder
 from pipeline.store import Store
 from pipeline.transcribe import FakeTranscriber
-from tests.conftest import FOLLOW_UP, QUESTION, text_columns_dump, write_csv
+from tests.conftest import FOLLOW_UP, QUESTION, run_flow, text_columns_dump, write_csv
 
 TEXTS = [
     QUESTION,
@@ -24,14 +22,7 @@ def fake() -> FakeTranscriber:
 
 
 def _run(batch, fake, data_dir):
-    return process_recordings(
-        recordings_dir=batch["recordings"],
-        manifest=batch["manifest"],
-        cases=batch["cases"],
-        data_dir=data_dir,
-        transcriber=fake,
-        embedder=FakeEmbedder(),
-    )
+    return run_flow(batch, data_dir, fake)
 
 
 def test_flow_runs_then_reruns_without_transcribing(batch, fake, tmp_path):
@@ -68,20 +59,58 @@ def test_bad_files_are_quarantined_and_good_ones_processed(batch, fake, tmp_path
     assert any("gone.wav not found" in r for r in reasons.values())
 
 
-def test_personal_data_never_reaches_the_store_or_report(batch, fake, tmp_path):
+PII_TEXTS = [
+    QUESTION,
+    "Mi hanno minacciato. Mi chiamo Giulia Bianchi, codice fiscale BNCGLI75C45F205Z, "
+    "scrivete a giulia.bianchi75@gmail.com oppure chiamate il tre quattro sette due uno otto "
+    "cinque cinque nove zero. Abito in via Garibaldi 12, IBAN IT60X0542811101000000123456.",
+    FOLLOW_UP,
+    "Sono nata il 3 marzo 1965 e il POD è IT001E87654321.",
+]
+PLANTED = [
+    "giulia",
+    "bianchi",
+    "bncgli75c45f205z",
+    "bianchi75@",
+    "tre quattro sette",
+    "garibaldi",
+    "it60x0542811101000000123456",
+    "3 marzo 1965",
+    "it001e87654321",
+]
+
+
+def _files_under(root):
+    for path in root.rglob("*"):
+        if path.is_file():
+            yield path, path.read_bytes().decode("utf-8", errors="ignore").lower()
+
+
+def test_personal_data_never_reaches_store_report_logs_or_prefect(batch, tmp_path, caplog, capfd):
+    import logging
+    import os
+    from pathlib import Path
+
+    caplog.set_level(logging.DEBUG)
     data = tmp_path / "data"
+    fake = FakeTranscriber(PII_TEXTS)
     _run(batch, fake, data)
-    planted = ["giulia", "bianchi", "347 218 5590", "5590"]
     with Store(data, read_only=True) as store:
         dumps = text_columns_dump(store)
+        redacted = store.query("SELECT text FROM segments WHERE role = 'customer'")["text"]
     assert "segments" in dumps and "interview_labels" in dumps
+    assert redacted.str.contains(r"\[NOME\]").any()  # the text was there, redacted
     for table, dump in dumps.items():
-        for secret in planted:
+        for secret in PLANTED:
             assert secret not in dump, (table, secret)
-    for path in data.rglob("*"):
-        if path.is_file() and path.suffix in {".html", ".csv", ".json", ".log"}:
-            content = path.read_text(encoding="utf-8", errors="ignore")
-            assert not any(s in content.lower() for s in planted), path
+    prefect_home = Path(os.environ["PREFECT_HOME"])
+    outputs = [*_files_under(data), *_files_under(prefect_home)]
+    assert any(p.name.startswith("prefect") for p, _ in outputs)  # Prefect's database is scanned
+    captured = capfd.readouterr()
+    outputs.append((Path("<logs>"), (caplog.text + captured.out + captured.err).lower()))
+    for path, content in outputs:
+        for secret in PLANTED:
+            assert secret not in content, (path, secret)
 
 
 def test_cases_file_with_bad_rows_still_runs(batch, fake, tmp_path):
@@ -105,3 +134,18 @@ def test_cases_file_with_bad_rows_still_runs(batch, fake, tmp_path):
     summary = _run(batch, fake, tmp_path / "data")
     assert summary["transcribed"] == 3
     assert any("amount_due_eur" in q["reason"] for q in summary["quarantined"])
+
+
+def test_export_after_a_run(batch, fake, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    data = tmp_path / "data"
+    _run(batch, fake, data)
+    out = tmp_path / "interviews.csv"
+    result = CliRunner().invoke(app, ["export", "-o", str(out), "--data-dir", str(data)])
+    assert result.exit_code == 0, result.output
+    exported = out.read_text(encoding="utf-8-sig")
+    assert exported.count("\n") == 4 and "LEGAL_THREAT" in exported
+    assert "giulia" not in exported.lower()

@@ -3,10 +3,8 @@
 import json
 from pathlib import Path
 
-from flows.process import process_recordings
-from pipeline.embed import FakeEmbedder
 from pipeline.transcribe import FakeTranscriber
-from tests.conftest import FOLLOW_UP, QUESTION
+from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_results.ipynb"
 
@@ -14,14 +12,7 @@ NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_results.
 def test_explore_notebook_runs_on_a_fresh_store(batch, tmp_path, monkeypatch):
     data = tmp_path / "data"
     texts = [QUESTION, "Mi hanno minacciato con l'avvocato.", FOLLOW_UP, "Poi tutto bene."]
-    process_recordings(
-        recordings_dir=batch["recordings"],
-        manifest=batch["manifest"],
-        cases=batch["cases"],
-        data_dir=data,
-        transcriber=FakeTranscriber(texts),
-        embedder=FakeEmbedder(),
-    )
+    run_flow(batch, data, FakeTranscriber(texts))
     monkeypatch.setenv("ASCOLTO_DATA_DIR", str(data))
     cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
     namespace: dict = {}

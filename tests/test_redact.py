@@ -1,6 +1,8 @@
 import pytest
 
-from pipeline.redact import Redactor, iban_valid, luhn_valid
+from pipeline.pii import luhn_valid
+from pipeline.redact import Pseudonyms, Redactor
+from pipeline.spoken import normalise_numbers, parse_number_word
 
 redactor = Redactor()
 
@@ -80,10 +82,64 @@ def test_offsets_point_into_the_original_text():
     assert [text[e.start : e.end] for e in entities] == ["Giulia Bianchi", "347 218 5590"]
 
 
-def test_checksums():
-    assert iban_valid("IT60X0542811101000000123456")
-    assert not iban_valid("IT61X0542811101000000123456")
+def test_checksums_decide_for_bare_numbers():
     assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert redactor.redact("IBAN IT60X0542811101000000123456").text == "IBAN [IBAN]"
+    # A foreign IBAN with a broken checksum is not an Italian IBAN and not a known shape.
+    assert "[IBAN]" not in redactor.redact("riferimento DE00 1234 5678 9012 3456 78").text
+    assert redactor.redact("ditta 02840390161 a posto").text == "ditta [PIVA] a posto"
+    assert redactor.redact("ditta 12345678901 a posto").text == "ditta 12345678901 a posto"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("il POD è IT001E12345678", "il POD è [POD]"),
+        ("il PDR è 00881234567890 del gas", "il PDR è [PDR] del gas"),
+        (
+            "abito in via Giuseppe Garibaldi 12, 20121 Milano da anni",
+            "abito in [INDIRIZZO] da anni",
+        ),
+        ("abito in via roma 5", "abito in [INDIRIZZO]"),
+        ("e così via, ho pagato 3 rate", "e così via, ho pagato 3 rate"),
+        ("mandato via email 3 volte", "mandato via email 3 volte"),
+        ("sono nata il 3 marzo 1965 a Napoli", "sono nata il [DATA_NASCITA] a Napoli"),
+        ("la scadenza era il 3 marzo 2026", "la scadenza era il 3 marzo 2026"),
+        ("mi chiamo giulia bianchi", "mi chiamo [NOME]"),
+        ("Buongiorno, sono Marta", "Buongiorno, sono [NOME]"),
+        ("il contratto è intestato a me", "il contratto è intestato a me"),
+        ("il numero è 0039 320 987 6543", "il numero è [TELEFONO]"),
+        ("la bolletta del 03/04/2026", "la bolletta del 03/04/2026"),
+    ],
+)
+def test_italian_recognizers(text, expected):
+    assert redactor.redact(text).text == expected
+
+
+def test_spoken_digits_are_read_as_numbers():
+    assert parse_number_word("trecentoquarantasette") == 347
+    assert parse_number_word("millenovecentosessantacinque") == 1965
+    assert parse_number_word("ventuno") == 21 and parse_number_word("ventiuno") is None
+    spoken = "il fisso è zero sei quattro quattro cinque sei sette otto nove"
+    assert normalise_numbers(spoken).text == "il fisso è 0 6 4 4 5 6 7 8 9"
+    # "sei" alone is "you are", "Mille" inside a sentence is a street name.
+    assert normalise_numbers("sei sicuro? via dei Mille").text == "sei sicuro? via dei Mille"
+    assert redactor.redact(spoken).text == "il fisso è [TELEFONO]"
+
+
+def test_agency_names_on_the_allow_list_stay():
+    text = "Buongiorno, sono Marta di Aurora Crediti"
+    assert "Aurora Crediti" not in Redactor().redact(text).text
+    kept = Redactor(allow_list=["Aurora Crediti"]).redact(text).text
+    assert kept == "Buongiorno, sono [NOME] di Aurora Crediti"
+
+
+def test_pseudonyms_are_consistent_within_an_interview():
+    memory = Pseudonyms()
+    first = redactor.redact("mi chiamo Giulia Bianchi, numero 347 218 5590", memory).text
+    second = redactor.redact("chiedete di Giulia Bianchi o di Marco al 347 218 5590", memory).text
+    assert first == "mi chiamo [NOME_1], numero [TELEFONO_1]"
+    assert second == "chiedete di [NOME_1] o di [NOME_2] al [TELEFONO_1]"
 
 
 def test_unknown_entity_type_is_a_config_error():

@@ -101,3 +101,29 @@ def test_report_names_every_agency_with_rates(demo_run):
     for agency in ("AG01", "AG02"):
         assert f'data-agency="{agency}"' in html
     assert "Tasso di recupero" in html and "Si è sentito minacciato" in html
+
+
+def test_forget_then_purge_on_the_demo_store(demo_run, tmp_path):
+    """Last in this module: it erases what the other tests read."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_run[0], data)
+    with Store(data, read_only=True) as store:
+        case = store.query("SELECT case_id FROM recordings WHERE file = ?", [FILES[0]])
+    case_id = case["case_id"].iloc[0]
+    forgotten = CliRunner().invoke(app, ["forget", "--case", case_id, "--data-dir", str(data)])
+    assert forgotten.exit_code == 0, forgotten.output
+    assert "erased 1 recordings, 1 cases" in forgotten.output
+    with Store(data, read_only=True) as store:
+        left = store.query("SELECT file FROM recordings ORDER BY file")["file"].tolist()
+        dumps = text_columns_dump(store)
+        audit = store.query("SELECT action, recordings FROM deletions")
+    assert left == FILES[1:]
+    assert not any(case_id.lower() in dump for name, dump in dumps.items() if name != "erased")
+    assert audit.values.tolist() == [["forget-case", 1]]
+    purged = CliRunner().invoke(app, ["purge", "--older-than", "0", "--data-dir", str(data)])
+    assert purged.exit_code == 0 and "erased 2 recordings" in purged.output
+    with Store(data, read_only=True) as store:
+        for table in ("recordings", "segments", "utterances", "interview_labels", "embeddings"):
+            assert store.query(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0] == 0, table

@@ -1,0 +1,364 @@
+"""Italian personal-data recognizers, as plain functions from text to spans.
+
+Each recognizer answers "where in this text is an X?" for one placeholder type. They run on the
+text after spoken numbers became digits (`pipeline.spoken`), so one digit pattern covers
+"347 218 5590", "347,218,5590" and "tre quattro sette due uno otto...". `pipeline.redact` wraps
+them as Presidio recognizers next to Presidio's own checksum-validated Italian ones.
+
+Amounts of money, bill dates, durations, counts and ages are NOT personal data here: recognizers
+that see digits are anchored on the shape or the context of an identifier, never on "a number".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import resources
+
+from stdnum.it import codicefiscale, iva
+
+Span = tuple[int, int]
+Finder = Callable[[str], Iterable[Span]]
+
+
+def _spans(pattern: re.Pattern[str], text: str, group: int = 0) -> Iterable[Span]:
+    for m in pattern.finditer(text):
+        if m.group(group):
+            yield m.start(group), m.end(group)
+
+
+def _compact(value: str) -> str:
+    return re.sub(r"[\s.\-/,]", "", value).upper()
+
+
+def _validated(pattern: re.Pattern[str], valid: Callable[[str], bool]) -> Finder:
+    def find(text: str) -> Iterable[Span]:
+        for m in pattern.finditer(text):
+            if valid(_compact(m.group(0))):
+                yield m.start(), m.end()
+
+    return find
+
+
+# -- phone ---------------------------------------------------------------------------------------
+# ASR writes spoken digits in groups with spaces, dots, dashes, even thousands commas
+# ("347,200,185,596"), and sometimes adds a digit: allow all of these; an amount in euro is kept.
+_DIGIT_SEP = r"[\s.,\-/]?"
+_DATE_AHEAD = r"(?!\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
+_PHONE = re.compile(
+    r"(?<![\w+/.\-])(?:(?:\+|00)\s?39[\s.\-]?)?"
+    + _DATE_AHEAD
+    + r"[03](?:"  # mobiles start with 3, landlines with 0; 6 to 11 digits in all
+    + _DIGIT_SEP
+    + r"\d){5,10}(?!\w)(?!\s*(?:di\s+)?(?:euro|eur|€|%|per\s*cento))",
+    re.IGNORECASE,
+)
+# Any run of six or more digits right after "numero (di telefono|cellulare)" is a phone number.
+_PHONE_CONTEXT = re.compile(
+    r"\b(?:numer[oi]\s+(?:di\s+)?(?:telefono|cellulare|fisso|di\s+casa)?|cellulare|telefono|"
+    r"chiamatemi\s+al|richiamarmi\s+al|contattarmi\s+al)\s*(?:è|e'|:|al)?\s*"
+    r"((?:\+|00)?\d(?:(?:,\s|[\s.,\-/])?\d){5,14})(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def find_phone(text: str) -> Iterable[Span]:
+    """Italian mobile and landline numbers, with +39/0039 and any ASR grouping."""
+    yield from _spans(_PHONE, text)
+    yield from _spans(_PHONE_CONTEXT, text, group=1)
+
+
+# -- email ---------------------------------------------------------------------------------------
+_EMAIL = re.compile(
+    r"\b(?:[\w+-]+\s?(?:\.|\bpunto\b)\s?)*[\w+-]+\s?(?:@|\bchiocciola\b)\s?[\w-]+"
+    r"(?:\s?(?:\.|\bpunto\b)\s?[a-z]{2,})+\b",
+    re.IGNORECASE,
+)
+_EMAIL_CUE = re.compile(
+    r"\b(?:scriv\w*\s+a|(?:indirizzo\s+)?e-?mail|mail|posta\s+elettronica)\s*(?:è|:)?\s+",
+    re.IGNORECASE,
+)
+_SPOKEN_TLD = re.compile(
+    r"(?:\bpunto|\.)\s*(?:c\s*o\s*m|ci\s*o\s*m|it|org|net|eu)\b", re.IGNORECASE
+)
+_SPOKEN_AT = re.compile(r"chiocciola|chi\s*occio|kioccio|@", re.IGNORECASE)
+
+
+def find_email(text: str) -> Iterable[Span]:
+    """Written addresses and addresses spelled aloud after a cue ("scrivermi a m a r i o ...").
+
+    ASR mangles spelling ("chi occio la x m p l e punto ci o m"), so a spoken address runs from
+    the cue to the last spoken domain ending within 150 characters, or, failing that, from the cue
+    to the next "per"/punctuation when an "at" word is there.
+    """
+    yield from _spans(_EMAIL, text)
+    for cue in _EMAIL_CUE.finditer(text):
+        window = text[cue.end() : cue.end() + 150]
+        endings = list(_SPOKEN_TLD.finditer(window))
+        if endings:
+            yield cue.end(), cue.end() + endings[-1].end()
+        elif _SPOKEN_AT.search(window[:100]):
+            stop = re.search(r"\s(?:per|perché|grazie)\b|[,;!?]", window)
+            yield cue.end(), cue.end() + (stop.start() if stop else len(window))
+
+
+# -- codice fiscale ------------------------------------------------------------------------------
+_OMO = r"[\dLMNPQRSTUV]"  # digits or their omocodia letters
+_CF_SPACED = re.compile(
+    rf"\b(?:[A-Z]\s?){{6}}(?:{_OMO}\s?){{2}}[A-EHLMPRST]\s?(?:{_OMO}\s?){{2}}[A-Z]\s?"
+    rf"(?:{_OMO}\s?){{3}}[A-Z]\b",
+    re.IGNORECASE,
+)
+_CF_SHAPE = re.compile(
+    rf"\b[A-Z]{{6}}{_OMO}{{2}}[A-EHLMPRST]{_OMO}{{2}}[A-Z]{_OMO}{{3}}[A-Z]\b", re.IGNORECASE
+)
+_CF_CUE = re.compile(r"\bcodice\s+fiscale\b|\bC\.?F\.?(?=\s)", re.IGNORECASE)
+_CF_FILLER = {"è", "e", "é", "il", "mio", "suo", "è:", ":", "allora", "cioè"}
+
+
+def _cf_after_cue(text: str) -> Iterable[Span]:
+    """What follows "codice fiscale": ASR often splits the code ("RSSMR è 81H501").
+
+    Tokens with a digit or three or more capitals, within the next eight tokens, are the code;
+    filler words between them are swallowed, ordinary words end the scan.
+    """
+    for cue in _CF_CUE.finditer(text):
+        start = end = None
+        for token in list(re.finditer(r"\S+", text[cue.end() :]))[:8]:
+            word = token.group(0).strip(",.;")
+            looks_like_code = any(c.isdigit() for c in word) or (len(word) >= 3 and word.isupper())
+            single_letter = len(word) == 1 and word.isalpha() and start is not None
+            if looks_like_code or single_letter:
+                start = cue.end() + token.start() if start is None else start
+                end = cue.end() + token.start() + len(word)
+            elif word.lower() not in _CF_FILLER:
+                break
+        if start is not None and end is not None:
+            yield start, end
+
+
+def find_cf(text: str) -> Iterable[Span]:
+    """Codice fiscale: the exact shape, spaced letters with a valid checksum, or after its cue."""
+    yield from _spans(_CF_SHAPE, text)
+    yield from _validated(_CF_SPACED, codicefiscale.is_valid)(text)
+    yield from _cf_after_cue(text)
+
+
+# -- partita IVA, IBAN, card ---------------------------------------------------------------------
+_PIVA = re.compile(r"(?<![\w.])\d(?:[\s.]?\d){10}(?![\w])")
+_PIVA_CONTEXT = re.compile(
+    r"\b(?:partita\s+iva|p\.\s?iva|piva)\s*(?:è|:|numero)?\s*((?:IT\s?)?\d(?:[\s.]?\d){10})(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def find_piva(text: str) -> Iterable[Span]:
+    """Partita IVA: eleven digits with a valid checksum, or any eleven digits after its cue."""
+    yield from _validated(_PIVA, iva.is_valid)(text)
+    yield from _spans(_PIVA_CONTEXT, text, group=1)
+
+
+_IBAN_IT = re.compile(r"\bI\s?T\s?\d\s?\d(?:\s?[A-Z0-9]){23}\b", re.IGNORECASE)
+
+
+def find_iban_it(text: str) -> Iterable[Span]:
+    """An Italian-shaped IBAN, even when ASR broke its checksum (Presidio finds valid ones)."""
+    yield from _spans(_IBAN_IT, text)
+
+
+def luhn_valid(value: str) -> bool:
+    """Payment-card Luhn checksum."""
+    digits = [int(c) for c in re.sub(r"\D", "", value)][::-1]
+    total = sum(
+        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    )
+    return total % 10 == 0
+
+
+_CARD = re.compile(r"(?<![\d,.])\d(?:[\s\-]?\d){12,18}(?![\d])")
+
+
+def find_card(text: str) -> Iterable[Span]:
+    """Payment cards in any digit grouping ASR writes, Luhn-checked."""
+    yield from _validated(_CARD, luhn_valid)(text)
+
+
+# -- energy supply points ------------------------------------------------------------------------
+_POD = re.compile(r"\bI\s?T\s?(?:\d[\s.]?){3}E[\s.]?(?:\d[\s.]?){7,8}\d\b", re.IGNORECASE)
+_PDR = re.compile(r"(?<![\d,.])\d(?:[\s.]?\d){13}(?![\d])")
+
+
+def find_pod(text: str) -> Iterable[Span]:
+    """Electricity POD, `IT001E12345678` and its spaced, spoken forms."""
+    yield from _spans(_POD, text)
+
+
+def find_pdr(text: str) -> Iterable[Span]:
+    """Gas PDR: fourteen digits (no amount, date or phone has fourteen digits)."""
+    yield from _spans(_PDR, text)
+
+
+# -- street addresses ----------------------------------------------------------------------------
+_STREET = (
+    r"(?:via|viale|v\.le|piazza|p\.zza|piazzale|corso|c\.so|vicolo|largo|strada|contrada|"
+    r"località|loc\.|borgo|lungomare|salita|traversa|vico)"
+)
+_PLACE_WORD = r"(?:[\wÀ-ÿ'.]+)"
+_ADDRESS = re.compile(
+    rf"\b{_STREET}\s+((?:{_PLACE_WORD}\s+){{0,4}}?{_PLACE_WORD}),?\s+"
+    r"(?:n\.?\s?|numero\s+|civico\s+)?\d{1,4}(?:\s?/\s?[a-z0-9]|[a-z](?!\w))?"
+    r"(?:\s*,?\s*\d{5}(?-i:\s+[A-ZÀ-Ý][\wà-ÿ']+(?:\s+[A-ZÀ-Ý][\wà-ÿ']+)?)?)?",
+    re.IGNORECASE,
+)
+_ADDRESS_CONTEXT = re.compile(
+    r"\b(?:abit\w*|resident\w*|risied\w*|indirizz\w*|domicili\w*|vivo|trasferit\w*|sta\s+in|"
+    r"spedit\w*|mandat\w*\s+a|recapit\w*)\b[^.!?]{0,20}$",
+    re.IGNORECASE,
+)
+_CAP = re.compile(r"\bC\.?A\.?P\.?\s*(?:è\s*)?(\d{5})\b", re.IGNORECASE)
+
+
+def find_address(text: str) -> Iterable[Span]:
+    """Street, civic number, optional CAP and town.
+
+    "via" is also an everyday word ("e così via", "via email"), so the street name must be
+    capitalised, as Whisper writes it, or follow a residence cue ("abito in via roma 12").
+    """
+    for m in _ADDRESS.finditer(text):
+        name = m.group(1)
+        capitalised = any(w[:1].isupper() for w in name.split())
+        if capitalised or _ADDRESS_CONTEXT.search(text[: m.start()]):
+            yield m.start(), m.end()
+    yield from _spans(_CAP, text, group=1)
+
+
+# -- dates of birth ------------------------------------------------------------------------------
+_MONTH = (
+    r"(?:gennaio|febbraio|marzo|aprile|maggio|giugno|luglio|agosto|settembre|ottobre|novembre|"
+    r"dicembre)"
+)
+_DATE = (
+    r"(?:\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?\d{2,4}"
+    rf"|(?:\d{{1,2}}|primo)°?\s+(?:di\s+)?{_MONTH}(?:\s+(?:del\s+)?(?:19|20)?\d{{2}})?"
+    r"|(?:19|20)\d{2})"
+)
+_BIRTH = re.compile(
+    r"\b(?:sono\s+)?(?:nat[oaie]|data\s+di\s+nascita|nascita|classe|compleanno)\b"
+    rf"\s*(?:è\s+|il\s+|nel\s+|del\s+|a\s+[A-ZÀ-Ý][\wà-ÿ']+\s+(?:il\s+|nel\s+)?|:\s*)*({_DATE})",
+    re.IGNORECASE,
+)
+
+
+def find_birth_date(text: str) -> Iterable[Span]:
+    """A date (or year) right after a birth cue: "nato il 3 marzo 1965", "classe 1958".
+
+    Bill dates and deadlines have no birth cue, so they stay.
+    """
+    yield from _spans(_BIRTH, text, group=1)
+
+
+# -- person names --------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _gazetteer() -> tuple[frozenset[str], frozenset[str]]:
+    def words(name: str) -> frozenset[str]:
+        raw = resources.files("pipeline.data").joinpath(name).read_text(encoding="utf-8")
+        lines = [line for line in raw.splitlines() if not line.startswith("#")]
+        return frozenset(w.replace("_", " ") for line in lines for w in line.split())
+
+    return words("nomi.txt"), words("cognomi.txt")
+
+
+_CAP_WORD = r"[A-ZÀ-Ý][a-zà-ÿ']+(?:\s(?:De|Di|Da|Del|Della|Lo|La)\s[A-ZÀ-Ý][a-zà-ÿ']+)?"
+_ANY_WORD = r"[A-Za-zÀ-ÿ']+"
+# After these cues ASR often lowercases the name, so any word is taken.
+_STRONG_CUE = re.compile(
+    rf"\b(?:mi\s+chiamo|il\s+mio\s+nome\s+è|chiamarmi)\s+({_ANY_WORD}(?:\s+{_ANY_WORD})?)",
+    re.IGNORECASE,
+)
+_OWNER_CUE = re.compile(
+    rf"\b(?:a\s+nome\s+di|intestat\w+\s+a|chiesto\s+di|chiedete\s+di)\s+({_CAP_WORD}(?:\s+{_CAP_WORD})?)"
+)
+_HONORIFIC = re.compile(
+    r"\b(?:signor|signore|signora|signorina|sig\.|sig\.ra|sig\.na|dottor|dottore|dottoressa|"
+    r"dott\.|dott\.ssa|avvocato|avv\.|ingegner|ing\.|geometra|geom\.|ragionier|rag\.)\s+"
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD})?)"
+)
+_WEAK_CUE = re.compile(
+    rf"\b(?:[Ss]ono|[Pp]arlo\s+con|[Pp]arla|[Hh]o\s+parlato\s+con)\s+(?:il\s+|la\s+)?"
+    rf"({_CAP_WORD}(?:\s+{_CAP_WORD})?)"
+)
+_CAPITALISED = re.compile(rf"\b{_CAP_WORD}(?:\s+{_CAP_WORD})?")
+_SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)$")
+_NOT_NAMES = {"Buongiorno", "Buonasera", "Grazie", "Salve", "Pronto", "Certo", "Allora"}
+
+
+def _strip_non_names(text: str, start: int, end: int) -> Span | None:
+    words = list(re.finditer(r"\S+", text[start:end]))
+    kept = [w for w in words if w.group(0).strip(",.") not in _NOT_NAMES]
+    if not kept:
+        return None
+    return start + kept[0].start(), start + kept[-1].end()
+
+
+def find_name(text: str) -> Iterable[Span]:
+    """Person names from context and a gazetteer of Italian given names and surnames.
+
+    No Italian NER model installs offline, so a name is: whatever follows "mi chiamo" (one or two
+    words, any case); a capitalised word after an honorific ("signora Esposito"); a capitalised
+    known name after "sono"/"parlo con"; a capitalised known given name, with the capitalised word
+    after it; a capitalised known surname that does not open a sentence.
+    """
+    given, surnames = _gazetteer()
+    known = given | surnames
+    for m in _STRONG_CUE.finditer(text):
+        span = m.span(1)
+        words = m.group(1).split()
+        if len(words) == 2 and not (words[1][:1].isupper() or words[1].capitalize() in known):
+            span = (m.start(1), m.start(1) + len(words[0]))
+        yield span
+    yield from _spans(_HONORIFIC, text, group=1)
+    yield from _spans(_OWNER_CUE, text, group=1)
+    for m in _WEAK_CUE.finditer(text):
+        if m.group(1).split()[0] in known:
+            yield m.span(1)
+    for m in _CAPITALISED.finditer(text):
+        words = m.group(0).split()
+        if words[0] in given:
+            yield (
+                m.span()
+                if len(words) == 1 or words[1] not in _NOT_NAMES
+                else (
+                    m.start(),
+                    m.start() + len(words[0]),
+                )
+            )
+        elif words[0] in surnames and not _SENTENCE_START.search(text[: m.start()]):
+            yield m.start(), m.start() + len(words[0])
+
+
+FINDERS: dict[str, Finder] = {
+    "CF": find_cf,
+    "PIVA": find_piva,
+    "IBAN": find_iban_it,
+    "CARTA": find_card,
+    "POD": find_pod,
+    "PDR": find_pdr,
+    "TELEFONO": find_phone,
+    "EMAIL": find_email,
+    "DATA_NASCITA": find_birth_date,
+    "INDIRIZZO": find_address,
+    "NOME": find_name,
+}
+
+
+def clean_span(text: str, span: Span, strip_greetings: bool = False) -> Span | None:
+    """Trim spaces and punctuation at the edges; drop greetings caught in a name span."""
+    start, end = span
+    while start < end and text[start] in " ,;:":
+        start += 1
+    while end > start and text[end - 1] in " ,;:.":
+        end -= 1
+    if start >= end:
+        return None
+    return _strip_non_names(text, start, end) if strip_greetings else (start, end)
