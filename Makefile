@@ -7,14 +7,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,openai-whisper]'
+	# the reference openai-whisper, without triton (a ~1 GB CUDA-only dependency)
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps openai-whisper==20250625
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -36,6 +38,12 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench-asr: install  ## ASR speed/accuracy/memory, both backends side by side -> benchmarks/results/asr.json
+	$(BIN)/python benchmarks/asr.py
+
+bench-pii: install  ## redaction precision/recall -> benchmarks/results/pii.json
+	$(BIN)/python benchmarks/pii.py
 
 demo-data: install  ## regenerate demo/ (needs Debian's festival festvox-italp16k festvox-itapc16k)
 	$(BIN)/python scripts/make_demo.py --out demo

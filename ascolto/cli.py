@@ -94,6 +94,13 @@ def _print_summary(summary: dict) -> None:
         f"recordings {summary['recordings']}: transcribed {summary['transcribed']}, "
         f"cached {summary['cached']}, quarantined {len(summary['quarantined'])}"
     )
+    if summary.get("language_mismatch"):
+        typer.secho(
+            f"language mismatch in {len(summary['language_mismatch'])} files (transcribed as "
+            f"configured anyway): {', '.join(summary['language_mismatch'][:10])}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     if summary.get("skipped_erased"):
         typer.echo(
             f"skipped {summary['skipped_erased']} recordings erased earlier (forget/purge); "
@@ -296,6 +303,115 @@ def export(
         frame = interviews_table(store)
     export_csv(frame, output)
     typer.echo(f"exported {len(frame)} interviews to {output}")
+
+
+@app.command()
+def transcribe(
+    audio: Annotated[list[Path], typer.Argument(help="audio files (wav, flac, mp3, m4a, ogg...)")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")],
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="faster-whisper or openai-whisper")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="overrides asr.model")] = None,
+    compute_type: Annotated[
+        str | None, typer.Option("--compute-type", help="int8, float32, float16, auto")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Whisper code, e.g. it")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """RAW speech-to-text for evaluation and debugging: NOT redacted, nothing is stored.
+
+    Writes one JSON line per file with its segments, roles and confidence. The output contains
+    whatever personal data was said: keep it out of shared folders. For the analytics use
+    `ascolto run`, which redacts before storing.
+    """
+    import json
+    import time
+
+    from pipeline.audio import AudioError
+    from pipeline.config import AsrConfig
+    from pipeline.report import write_atomic
+    from pipeline.stages import transcribe_audio
+    from pipeline.transcribe import ModelError, make_transcriber
+
+    settings = _settings(config)
+    overrides = {"backend": backend, "model": model, "compute_type": compute_type}
+    try:
+        asr = AsrConfig.model_validate(
+            settings.asr.model_dump() | {k: v for k, v in overrides.items() if v is not None}
+        )
+        settings = settings.model_copy(
+            update={"asr": asr, "language": language or settings.language}
+        )
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    transcriber = make_transcriber(settings.asr)
+    lines, failed = [], 0
+    for path in audio:
+        started = time.perf_counter()
+        try:
+            decoded, segments = transcribe_audio(path, settings, transcriber)
+        except AudioError as exc:
+            typer.secho(f"{path}: skipped: {exc}", fg=typer.colors.YELLOW, err=True)
+            failed += 1
+            continue
+        except ModelError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        record = {
+            "file": str(path),
+            "duration_s": round(decoded.duration_s, 2),
+            "channels": decoded.channels,
+            "language": settings.language,
+            "text": " ".join(s.text for s in segments),
+            "segments": [
+                {
+                    "start": s.start,
+                    "end": s.end,
+                    "text": s.text,
+                    "role": s.role,
+                    "avg_logprob": round(s.avg_logprob, 3),
+                    "no_speech_prob": round(s.no_speech_prob, 3),
+                    "low_confidence": s.low_confidence,
+                }
+                for s in segments
+            ],
+            "backend": transcriber.backend,
+            "model": transcriber.model_id,
+            "elapsed_s": round(time.perf_counter() - started, 2),
+        }
+        lines.append(json.dumps(record, ensure_ascii=False))
+        typer.echo(f"{path}: {len(segments)} segments, {record['elapsed_s']} s", err=True)
+    write_atomic(output, "\n".join(lines) + ("\n" if lines else ""))
+    typer.echo(f"transcribed {len(lines)} files into {output} (raw text, not redacted)")
+    if failed:
+        raise typer.Exit(1)
+
+
+models_app = typer.Typer(help="Model files: conversions for the optional backends.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("convert-openai")
+def convert_openai(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="checkpoint path (default: the model cache)")
+    ] = None,
+) -> None:
+    """Build an openai-whisper checkpoint from the bundled Whisper base weights (offline)."""
+    from pipeline.transcribe import BUNDLED_SHA256, ModelError, bundled_model_dir, cache_dir
+    from pipeline.whisper_convert import convert, converted_bundled_path
+
+    target = out or converted_bundled_path(cache_dir(), BUNDLED_SHA256)
+    try:
+        convert(bundled_model_dir(), target)
+    except ModelError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {target}; use it with asr.backend: openai-whisper")
 
 
 if __name__ == "__main__":

@@ -132,6 +132,7 @@ def process_recordings(
             "run_id": run_id,
             "recordings": len(recordings),
             "skipped_erased": erased,
+            "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,
             "cached": cached,
             "quarantined": [q.__dict__ for q in rejected],

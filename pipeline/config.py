@@ -30,11 +30,23 @@ class _Strict(BaseModel):
 class AsrConfig(_Strict):
     """Speech recognition options (they key the transcript cache)."""
 
-    backend: Literal["faster-whisper"] = "faster-whisper"
-    model: str = Field("bundled:whisper-base", description="bundled alias or local model folder")
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
-    compute_type: str = "int8"
+    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    model: str = Field(
+        "bundled:whisper-base",
+        description="bundled alias, a local model folder (faster-whisper) or .pt file / official "
+        "name (openai-whisper)",
+    )
+    device: Literal["cpu", "cuda", "auto"] = "auto"
+    compute_type: Literal["auto", "int8", "int8_float32", "int8_float16", "float16", "float32"] = (
+        "auto"
+    )
     cpu_threads: int = Field(2, ge=1, le=256)
+    batch_size: int = Field(
+        0, ge=0, le=64, description="above 1: faster-whisper's batched pipeline (GPU throughput)"
+    )
+    detect_language: bool = Field(
+        False, description="also identify each file's language and flag a mismatch"
+    )
     beam_size: int = Field(5, ge=1, le=10)
     vad_filter: bool = True
     condition_on_previous_text: bool = False

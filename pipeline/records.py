@@ -63,6 +63,13 @@ class Transcript:
     model: str
     elapsed_s: float
     redacted_counts: dict[str, int] = field(default_factory=dict)
+    detected_language: str | None = None  # set when asr.detect_language is on
+    language_probability: float | None = None
+
+    @property
+    def language_mismatch(self) -> bool:
+        """The file sounds like another language than the one transcription was forced to."""
+        return self.detected_language is not None and self.detected_language != self.language
 
 
 @dataclass

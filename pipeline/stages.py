@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.audio import decode
+from pipeline.audio import Audio, decode
 from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
 from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
-from pipeline.records import Quarantined, Recording, Transcript
+from pipeline.records import Quarantined, Recording, Segment, Transcript
 from pipeline.redact import Pseudonyms, Redactor, redactor_fingerprint
 from pipeline.report import ReportData, render_html, write_atomic
 from pipeline.retention import case_hash, erased_case_hashes, erased_recordings
@@ -92,16 +92,15 @@ def ingest(
 
 
 # -- transcribe + roles + redact (one recording, no store access) --------------------------
-def transcribe_recording(
-    recording: Recording,
-    settings: Settings,
-    transcript_key: str,
-    transcriber: Transcriber | None = None,
-) -> Transcript:
-    """Decode, transcribe, assign roles and redact one recording. Raises AudioError on bad audio."""
-    transcriber = transcriber or make_transcriber(settings.asr)
-    started = time.perf_counter()
-    audio = decode(recording.path, settings.asr.max_duration_s)
+def transcribe_audio(
+    path: Path, settings: Settings, transcriber: Transcriber
+) -> tuple[Audio, list[Segment]]:
+    """Decode one file and transcribe it with speaker roles. The text is NOT redacted.
+
+    Stereo files are transcribed per channel and mapped by `roles.stereo_channels`; mono files
+    are matched against the interviewer's script. Raises AudioError on unusable audio.
+    """
+    audio = decode(path, settings.asr.max_duration_s)
     channel_roles = settings.roles.stereo_channels
     if audio.channels == 2 and channel_roles:
         by_channel = {
@@ -109,11 +108,28 @@ def transcribe_recording(
             for ch in sorted(channel_roles)
             if ch < audio.channels
         }
-        segments = assign_stereo(by_channel, dict(channel_roles))
-    else:
-        questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
-        matcher = ScriptMatcher(questions, settings.roles.script_similarity)
-        segments = assign_mono(transcriber.transcribe(audio.mono(), settings.language), matcher)
+        return audio, assign_stereo(by_channel, dict(channel_roles))
+    questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
+    matcher = ScriptMatcher(questions, settings.roles.script_similarity)
+    return audio, assign_mono(transcriber.transcribe(audio.mono(), settings.language), matcher)
+
+
+def transcribe_recording(
+    recording: Recording,
+    settings: Settings,
+    transcript_key: str,
+    transcriber: Transcriber | None = None,
+) -> Transcript:
+    """Decode, transcribe, assign roles and redact one recording. Raises AudioError on bad audio.
+
+    The raw text lives only inside this function: what it returns is redacted.
+    """
+    transcriber = transcriber or make_transcriber(settings.asr)
+    started = time.perf_counter()
+    audio, segments = transcribe_audio(recording.path, settings, transcriber)
+    detected = (
+        transcriber.detect_language(audio.mono()) if settings.asr.detect_language else (None, None)
+    )
     redactor = Redactor(settings.redact.entities, allow_list=settings.redact.allow_list)
     pseudonyms = Pseudonyms() if settings.redact.pseudonyms else None  # one per interview
     counts: Counter[str] = Counter()
@@ -132,6 +148,8 @@ def transcribe_recording(
         model=transcriber.model_id,
         elapsed_s=round(time.perf_counter() - started, 2),
         redacted_counts=dict(counts),
+        detected_language=detected[0],
+        language_probability=detected[1],
     )
 
 

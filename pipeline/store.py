@@ -31,6 +31,10 @@ CREATE TABLE IF NOT EXISTS transcripts (
     recording_id VARCHAR, transcript_key VARCHAR, backend VARCHAR, model VARCHAR, language VARCHAR,
     duration_s DOUBLE, channels INTEGER, elapsed_s DOUBLE, n_segments INTEGER,
     redacted_counts VARCHAR, created_at TIMESTAMP, PRIMARY KEY (recording_id, transcript_key));
+-- Columns added after v0.1: existing stores gain them in place.
+ALTER TABLE transcripts ADD COLUMN IF NOT EXISTS detected_language VARCHAR;
+ALTER TABLE transcripts ADD COLUMN IF NOT EXISTS language_probability DOUBLE;
+ALTER TABLE transcripts ADD COLUMN IF NOT EXISTS language_mismatch BOOLEAN;
 CREATE TABLE IF NOT EXISTS segments (
     recording_id VARCHAR, transcript_key VARCHAR, seg_idx INTEGER, start_s DOUBLE, end_s DOUBLE,
     channel INTEGER, role VARCHAR, text VARCHAR, avg_logprob DOUBLE, no_speech_prob DOUBLE,
@@ -248,6 +252,9 @@ class Store:
                     "n_segments": len(transcript.segments),
                     "redacted_counts": json.dumps(transcript.redacted_counts, sort_keys=True),
                     "created_at": now(),
+                    "detected_language": transcript.detected_language,
+                    "language_probability": transcript.language_probability,
+                    "language_mismatch": transcript.language_mismatch,
                 }
             ]
         )
@@ -267,6 +274,14 @@ class Store:
         self._replace("segments", "recording_id = ?", rec, segments)
         self._replace("utterances", "recording_id = ?", rec, utterances)
         self._replace("transcripts", where, key, meta)
+
+    def language_mismatches(self, transcript_key: str) -> list[str]:
+        """Files whose detected language differs from the forced one (detection must be on)."""
+        return self.query(
+            "SELECT r.file FROM transcripts t JOIN recordings r USING (recording_id) "
+            "WHERE t.transcript_key = ? AND t.language_mismatch ORDER BY r.file",
+            [transcript_key],
+        )["file"].tolist()
 
     def customer_utterances(self, transcript_key: str) -> pd.DataFrame:
         """Customer turns of every recording transcribed under `transcript_key`."""

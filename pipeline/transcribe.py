@@ -46,6 +46,10 @@ class Transcriber(Protocol):
         """Return the speech segments of one channel (roles are assigned later)."""
         ...
 
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """The most likely spoken language and its probability."""
+        ...
+
 
 def cache_dir() -> Path:
     """Where assembled models live (`ASCOLTO_CACHE`, else ~/.cache/ascolto)."""
@@ -106,6 +110,26 @@ def resolve_model(name: str) -> Path:
     )
 
 
+def _cuda_available() -> bool:
+    try:
+        import ctranslate2
+
+        return bool(ctranslate2.get_cuda_device_count())
+    except (ImportError, RuntimeError):
+        return False
+
+
+def resolve_device(config: AsrConfig) -> tuple[str, str]:
+    """(device, compute_type) with `auto` filled in: int8 on CPU, float16 on CUDA."""
+    device = config.device
+    if device == "auto":
+        device = "cuda" if _cuda_available() else "cpu"
+    compute_type = config.compute_type
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
 @lru_cache(maxsize=2)
 def _load_whisper(folder: str, device: str, compute_type: str, cpu_threads: int):  # noqa: ANN202
     from faster_whisper import WhisperModel
@@ -120,24 +144,36 @@ class FasterWhisperTranscriber:
 
     def __init__(self, config: AsrConfig) -> None:
         self.config = config
-        self.model_id = config.model
+        self.device, self.compute_type = resolve_device(config)
+        self.model_id = f"{config.model} ({self.compute_type})"
+
+    def _model(self):  # noqa: ANN202
+        cfg = self.config
+        folder = str(resolve_model(cfg.model))
+        return _load_whisper(folder, self.device, self.compute_type, cfg.cpu_threads)
 
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
-        """Transcribe one channel with the guards of `keep_segment`."""
+        """Transcribe one channel with the guards of `apply_guards`."""
         cfg = self.config
-        model = _load_whisper(
-            str(resolve_model(cfg.model)), cfg.device, cfg.compute_type, cfg.cpu_threads
-        )
-        raw, _info = model.transcribe(
-            samples,
-            language=language,
-            beam_size=cfg.beam_size,
-            vad_filter=cfg.vad_filter,
-            condition_on_previous_text=cfg.condition_on_previous_text,
-            no_speech_threshold=cfg.no_speech_threshold,
-            log_prob_threshold=cfg.log_prob_threshold,
-            compression_ratio_threshold=cfg.compression_ratio_threshold,
-        )
+        model = self._model()
+        options = {
+            "language": language,
+            "beam_size": cfg.beam_size,
+            "vad_filter": cfg.vad_filter,
+            "condition_on_previous_text": cfg.condition_on_previous_text,
+            "no_speech_threshold": cfg.no_speech_threshold,
+            "log_prob_threshold": cfg.log_prob_threshold,
+            "compression_ratio_threshold": cfg.compression_ratio_threshold,
+        }
+        if cfg.batch_size > 1:
+            from faster_whisper import BatchedInferencePipeline
+
+            options.pop("condition_on_previous_text")  # batched windows are independent anyway
+            raw, _info = BatchedInferencePipeline(model).transcribe(
+                samples, batch_size=cfg.batch_size, **options
+            )
+        else:
+            raw, _info = model.transcribe(samples, **options)
         segments = [
             Segment(
                 start=round(s.start, 2),
@@ -150,6 +186,136 @@ class FasterWhisperTranscriber:
             for s in raw
         ]
         return apply_guards(segments, cfg)
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """Whisper's language identification on the first speech of the channel."""
+        language, probability, _ = self._model().detect_language(
+            samples, vad_filter=self.config.vad_filter
+        )
+        return language, round(float(probability), 3)
+
+
+OPENAI_OFFICIAL = ("tiny", "base", "small", "medium", "large", "turbo")
+
+
+def resolve_openai_model(name: str) -> str:
+    """Map `asr.model` to what `whisper.load_model` takes, converting the bundled model once.
+
+    `bundled:whisper-base` becomes a checkpoint converted from the bundled CTranslate2 weights
+    (`ascolto models convert-openai` does the same ahead of time); a `.pt` path is used as is; an
+    official name ("base", "small"...) is downloaded by openai-whisper where the network allows.
+    """
+    from pipeline.whisper_convert import convert, converted_bundled_path
+
+    if name == BUNDLED_ALIAS:
+        target = converted_bundled_path(cache_dir(), BUNDLED_SHA256)
+        with _ASSEMBLE_LOCK:
+            if not target.is_file():
+                convert(bundled_model_dir(), target)
+        return str(target)
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".pt":
+        return str(path)
+    if name.split(".")[0] in OPENAI_OFFICIAL:
+        return name
+    raise ModelError(
+        f"openai-whisper model {name!r} not found: use {BUNDLED_ALIAS!r} (converted offline), "
+        f"the path of a .pt checkpoint, or an official name ({', '.join(OPENAI_OFFICIAL)}; "
+        "downloaded, so it needs the network)"
+    )
+
+
+@lru_cache(maxsize=2)
+def _load_openai(name: str, device: str, threads: int):  # noqa: ANN202
+    try:
+        import torch
+        import whisper
+    except ImportError as exc:
+        raise ModelError(
+            "the openai-whisper backend is not installed: `pip install 'ascolto[openai-whisper]'` "
+            "then `pip install --no-deps openai-whisper==20250625` (skips triton, CUDA only), "
+            "or use asr.backend: faster-whisper"
+        ) from exc
+    torch.set_num_threads(threads)
+    try:
+        return whisper.load_model(name, device=device, download_root=str(cache_dir() / "openai"))
+    except (OSError, RuntimeError) as exc:  # urllib errors are OSErrors
+        raise ModelError(
+            f"could not load openai-whisper model {name!r} ({exc.__class__.__name__}: {exc}); "
+            f"offline, use {BUNDLED_ALIAS!r} or a local .pt checkpoint"
+        ) from exc
+
+
+class OpenAIWhisperTranscriber:
+    """The reference openai-whisper implementation (PyTorch), float32 on CPU."""
+
+    backend = "openai-whisper"
+
+    def __init__(self, config: AsrConfig) -> None:
+        self.config = config
+        self.device = resolve_device(config)[0]
+        self.model_id = f"{config.model} (float32)" if self.device == "cpu" else config.model
+
+    def _model(self):  # noqa: ANN202
+        return _load_openai(
+            resolve_openai_model(self.config.model), self.device, self.config.cpu_threads
+        )
+
+    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
+        """Transcribe one channel; VAD (faster-whisper's Silero) runs first when enabled."""
+        cfg = self.config
+        speech, to_original = _speech_only(samples) if cfg.vad_filter else (samples, None)
+        if speech.size == 0:
+            return []
+        result = self._model().transcribe(
+            speech,
+            language=language,
+            beam_size=cfg.beam_size,
+            fp16=self.device == "cuda",
+            condition_on_previous_text=cfg.condition_on_previous_text,
+            no_speech_threshold=cfg.no_speech_threshold,
+            logprob_threshold=cfg.log_prob_threshold,
+            compression_ratio_threshold=cfg.compression_ratio_threshold,
+        )
+        segments = []
+        for s in result["segments"]:
+            start, end = float(s["start"]), float(s["end"])
+            if to_original is not None:
+                start = to_original.get_original_time(start)
+                end = to_original.get_original_time(end, is_end=True)
+            segments.append(
+                Segment(
+                    start=round(start, 2),
+                    end=round(end, 2),
+                    text=str(s["text"]).strip(),
+                    avg_logprob=float(s["avg_logprob"]),
+                    no_speech_prob=float(s["no_speech_prob"]),
+                    compression_ratio=float(s["compression_ratio"]),
+                )
+            )
+        return apply_guards(segments, cfg)
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """openai-whisper's language identification on the first 30 s."""
+        import whisper
+
+        model = self._model()
+        audio = whisper.pad_or_trim(samples.astype(np.float32))
+        mel = whisper.log_mel_spectrogram(audio, model.dims.n_mels).to(model.device)
+        _, probs = model.detect_language(mel)
+        language = max(probs, key=probs.get)
+        return language, round(float(probs[language]), 3)
+
+
+def _speech_only(samples: np.ndarray):  # noqa: ANN202
+    """The speech parts of `samples` joined, and a map from their times back to the original."""
+    from faster_whisper.vad import SpeechTimestampsMap, collect_chunks, get_speech_timestamps
+
+    chunks = get_speech_timestamps(samples)
+    if not chunks:
+        return np.zeros(0, dtype=np.float32), None
+    pieces, _ = collect_chunks(samples, chunks)
+    return np.concatenate(pieces).astype(np.float32), SpeechTimestampsMap(chunks, SAMPLE_RATE)
 
 
 def apply_guards(segments: list[Segment], cfg: AsrConfig) -> list[Segment]:
@@ -215,8 +381,11 @@ class FakeTranscriber:
     backend = "fake"
     model_id = "fake"
 
-    def __init__(self, texts: Sequence[str] = ("questo è un segmento di prova",)) -> None:
+    def __init__(
+        self, texts: Sequence[str] = ("questo è un segmento di prova",), language: str = "it"
+    ) -> None:
         self.texts = list(texts)
+        self.language = language
         self.calls = 0
 
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
@@ -227,7 +396,13 @@ class FakeTranscriber:
             for i, (a, b) in enumerate(voiced_regions(samples))
         ]
 
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """Pretends every recording is in `language` (set it to test the mismatch flag)."""
+        return self.language, 0.99
+
 
 def make_transcriber(config: AsrConfig) -> Transcriber:
-    """The configured backend."""
+    """The configured backend (models load on first use, not here)."""
+    if config.backend == "openai-whisper":
+        return OpenAIWhisperTranscriber(config)
     return FasterWhisperTranscriber(config)

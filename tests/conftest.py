@@ -52,6 +52,35 @@ def interview_wav(path: Path, stereo: bool, rate: int = 16_000) -> Path:
     return write_wav(path, bursts([1, 0, 1, 0, 1, 0, 1, 0], rate)[None, :], rate)
 
 
+CODECS = {"wav": "pcm_s16le", "flac": "flac", "mp3": "libmp3lame", "m4a": "aac", "ogg": "libopus"}
+
+
+def encode_audio(
+    path: Path, mono: np.ndarray, rate: int, codec: str | None = None, file_rate: int | None = None
+) -> Path:
+    """Encode float32 mono samples given at `rate` into a file at `file_rate` (default `rate`)."""
+    import av
+
+    codec = codec or CODECS[path.suffix.lstrip(".")]
+    out_rate = file_rate or rate
+    if codec == "libopus" and out_rate not in (8000, 12000, 16000, 24000, 48000):
+        out_rate = 48000
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=out_rate)
+        stream.layout = "mono"
+        if codec in ("libmp3lame", "aac", "libopus"):
+            stream.bit_rate = 32_000  # a typical call-archive bit rate (encoder defaults vary)
+        frame = av.AudioFrame.from_ndarray(mono[None, :], format="flt", layout="mono")
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=out_rate)
+        for chunk in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(chunk):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
 def write_csv(path: Path, rows: list[dict]) -> Path:
     """Write dict rows as CSV with a header."""
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -137,7 +166,9 @@ def text_columns_dump(store) -> dict[str, str]:
     return dumps
 
 
-def run_flow(batch: dict[str, Path], data_dir: Path, transcriber, embedder=None) -> dict:
+def run_flow(
+    batch: dict[str, Path], data_dir: Path, transcriber, embedder=None, config: Path | None = None
+) -> dict:
     """Run the Prefect flow on a batch with fake (or given) models."""
     from flows.process import process_recordings, use_models
     from pipeline.embed import FakeEmbedder
@@ -148,4 +179,5 @@ def run_flow(batch: dict[str, Path], data_dir: Path, transcriber, embedder=None)
             manifest=batch["manifest"],
             cases=batch["cases"],
             data_dir=data_dir,
+            config=config,
         )

@@ -149,3 +149,14 @@ def test_export_after_a_run(batch, fake, tmp_path):
     exported = out.read_text(encoding="utf-8-sig")
     assert exported.count("\n") == 4 and "LEGAL_THREAT" in exported
     assert "giulia" not in exported.lower()
+
+
+def test_language_mismatch_is_flagged_when_detection_is_on(batch, tmp_path):
+    config = tmp_path / "detect.yaml"
+    config.write_text("asr:\n  detect_language: true\n", encoding="utf-8")
+    fake = FakeTranscriber(TEXTS, language="en")
+    summary = run_flow(batch, tmp_path / "data", fake, config=config)
+    assert summary["language_mismatch"] == ["a.wav", "b.wav", "c.wav"]
+    with Store(tmp_path / "data", read_only=True) as store:
+        flags = store.query("SELECT detected_language, language_mismatch FROM transcripts")
+    assert flags["detected_language"].eq("en").all() and flags["language_mismatch"].all()

@@ -77,3 +77,53 @@ def test_tampered_bundled_weights_are_refused(tmp_path: Path, monkeypatch):
     with pytest.raises(ModelError, match="failed verification"):
         transcribe.bundled_model_dir()
     assert not list((tmp_path / "cache").rglob("model.bin"))
+
+
+def test_device_and_compute_type_auto_fall_back_to_cpu_int8(monkeypatch):
+    monkeypatch.setattr(transcribe, "_cuda_available", lambda: False)
+    assert transcribe.resolve_device(AsrConfig()) == ("cpu", "int8")
+    monkeypatch.setattr(transcribe, "_cuda_available", lambda: True)
+    assert transcribe.resolve_device(AsrConfig()) == ("cuda", "float16")
+    assert transcribe.resolve_device(AsrConfig(device="cpu", compute_type="float32")) == (
+        "cpu",
+        "float32",
+    )
+
+
+def test_backend_choice_and_openai_model_resolution(tmp_path: Path, monkeypatch):
+    assert transcribe.make_transcriber(AsrConfig()).backend == "faster-whisper"
+    assert transcribe.make_transcriber(AsrConfig(backend="openai-whisper")).backend == (
+        "openai-whisper"
+    )
+    with pytest.raises(ModelError, match="official name"):
+        transcribe.resolve_openai_model("nonexistent-model")
+    checkpoint = tmp_path / "mine.pt"
+    checkpoint.write_bytes(b"x")
+    assert transcribe.resolve_openai_model(str(checkpoint)) == str(checkpoint)
+    assert transcribe.resolve_openai_model("small") == "small"  # downloaded by openai-whisper
+
+    converted = []
+
+    def fake_convert(src, out):
+        converted.append(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(b"pt")
+
+    monkeypatch.setenv("ASCOLTO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(transcribe, "bundled_model_dir", lambda: tmp_path / "ct2")
+    monkeypatch.setattr("pipeline.whisper_convert.convert", fake_convert)
+    first = transcribe.resolve_openai_model(transcribe.BUNDLED_ALIAS)
+    again = transcribe.resolve_openai_model(transcribe.BUNDLED_ALIAS)
+    assert first == again and len(converted) == 1  # converted once, then reused
+
+
+def test_unreachable_official_model_is_a_clear_error(monkeypatch):
+    whisper = pytest.importorskip("whisper")
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(whisper, "load_model", offline)
+    transcribe._load_openai.cache_clear()
+    with pytest.raises(ModelError, match="offline, use 'bundled:whisper-base'"):
+        transcribe._load_openai("small", "cpu", 1)
