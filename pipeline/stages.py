@@ -189,7 +189,12 @@ def classify_pending(store: Store, settings: Settings, keys: StageKeys) -> dict[
                 for idx, lab in zip(rows["utt_idx"], labels, strict=True)
             ]
         )
-        summary = summarize_interview(labels, texts, taxonomy)
+        # Quotes the recognizer was unsure of carry a visible "(?)" in the report and exports.
+        quotes = [
+            f"(?) {text}" if unsure else text
+            for text, unsure in zip(texts, rows["low_confidence"].fillna(False), strict=True)
+        ]
+        summary = summarize_interview(labels, quotes, taxonomy)
         interview = pd.DataFrame(
             [
                 {

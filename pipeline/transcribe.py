@@ -382,17 +382,27 @@ class FakeTranscriber:
     model_id = "fake"
 
     def __init__(
-        self, texts: Sequence[str] = ("questo è un segmento di prova",), language: str = "it"
+        self,
+        texts: Sequence[str] = ("questo è un segmento di prova",),
+        language: str = "it",
+        avg_logprob: float = -0.2,
     ) -> None:
         self.texts = list(texts)
         self.language = language
+        self.avg_logprob = avg_logprob
         self.calls = 0
 
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Return a segment for each stretch of signal; silence yields nothing."""
         self.calls += 1
         return [
-            Segment(start=a, end=b, text=self.texts[i % len(self.texts)], avg_logprob=-0.2)
+            Segment(
+                start=a,
+                end=b,
+                text=self.texts[i % len(self.texts)],
+                avg_logprob=self.avg_logprob,
+                low_confidence=self.avg_logprob < AsrConfig().low_confidence_logprob,
+            )
             for i, (a, b) in enumerate(voiced_regions(samples))
         ]
 

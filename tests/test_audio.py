@@ -51,4 +51,4 @@ def test_every_listed_format_decodes_to_16k(tmp_path: Path, suffix, codec, rate)
     audio = decode(path)
     assert audio.channels == 1
     assert abs(audio.duration_s - seconds) < 0.25, audio.duration_s  # codec priming/padding
-    assert 0.15 < float(np.abs(audio.samples).max()) < 0.5  # the tone, not silence or clipping
+    assert 0.15 < float(np.abs(audio.samples).max()) < 0.6  # the 0.3 tone, not silence or clipping

@@ -160,3 +160,13 @@ def test_language_mismatch_is_flagged_when_detection_is_on(batch, tmp_path):
     with Store(tmp_path / "data", read_only=True) as store:
         flags = store.query("SELECT detected_language, language_mismatch FROM transcripts")
     assert flags["detected_language"].eq("en").all() and flags["language_mismatch"].all()
+
+
+def test_quotes_the_recognizer_was_unsure_of_are_marked(batch, tmp_path):
+    unsure = FakeTranscriber(TEXTS, avg_logprob=-1.6)
+    run_flow(batch, tmp_path / "data", unsure)
+    with Store(tmp_path / "data", read_only=True) as store:
+        quotes = store.query("SELECT quotes FROM interview_labels")["quotes"]
+    assert quotes.str.contains(r'"\(\?\) Mi hanno minacciato').all()
+    html = (tmp_path / "data" / "reports" / "report.html").read_text(encoding="utf-8")
+    assert "(?) = trascrizione incerta" in html
