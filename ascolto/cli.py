@@ -291,18 +291,73 @@ def purge(
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="folder to write into")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     data_dir: DataDir = Path("ascolto-data"),
 ) -> None:
-    """Interview-level results as CSV (redacted quotes; cells safe to open in a spreadsheet)."""
-    from pipeline.export import export_csv, interviews_table
+    """Scorecard, interview- and utterance-level results (redacted) as CSV or Parquet files.
+
+    CSV cells that a spreadsheet would run as a formula are neutralised with a leading quote.
+    """
+    from pipeline.export import export_all
     from pipeline.store import Store
 
+    if fmt not in ("csv", "parquet"):
+        typer.secho("error: --format must be csv or parquet", err=True)
+        raise typer.Exit(2)
     _require_store(data_dir)
     with Store(data_dir, read_only=True) as store:
-        frame = interviews_table(store)
-    export_csv(frame, output)
-    typer.echo(f"exported {len(frame)} interviews to {output}")
+        counts = export_all(store, output, fmt)
+    listing = ", ".join(f"{name}.{fmt} ({n} rows)" for name, n in counts.items())
+    typer.echo(f"exported to {output}: {listing}")
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write")],
+    agency: Annotated[
+        str | None,
+        typer.Option("--agency", help="one agency against the pooled others, for sharing with it"),
+    ] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="it or en")] = None,
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Rebuild the HTML report from the store (whole, or one agency's) without re-running."""
+    import json
+
+    from pipeline.stages import StageKeys, build_report
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    if lang not in (None, "it", "en"):
+        typer.secho("error: --lang must be it or en", err=True)
+        raise typer.Exit(2)
+    _require_store(data_dir)
+    with Store(data_dir, read_only=True) as store:
+        runs = store.query(
+            "SELECT run_id, summary FROM runs WHERE status = 'completed' "
+            "ORDER BY finished_at DESC LIMIT 1"
+        )
+        last = json.loads(runs["summary"].iloc[0]) if len(runs) else {}
+        if "keys" not in last:
+            typer.secho(
+                f"error: no completed run with results in {data_dir}; run `ascolto run` first",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2)
+        # The report shows what the last run computed, whatever the config says today.
+        keys, latest = StageKeys(**last["keys"]), {"t": last["topics_key"], "r": last["run_id"]}
+        try:
+            path = build_report(
+                store, settings, keys, str(latest["t"]), str(latest["r"]), output,
+                agency=agency, language=lang,
+            )  # fmt: skip
+        except ValueError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"report: {path}")
 
 
 @app.command()

@@ -40,6 +40,58 @@ def interviews_table(store: Store) -> pd.DataFrame:
     return frame
 
 
+def utterances_table(store: Store) -> pd.DataFrame:
+    """One row per labelled customer utterance: redacted text, sentiment, themes, evidence."""
+    frame = store.query(
+        "SELECT r.file, r.agency_id, r.case_id, u.utt_idx, u.start_s, u.end_s, u.low_confidence, "
+        "u.text, l.sentiment, l.p_negative, l.threatened, l.themes, l.evidence "
+        "FROM utterance_labels l JOIN utterances u USING (recording_id, utt_idx) "
+        "JOIN recordings r USING (recording_id) ORDER BY r.agency_id, r.file, u.utt_idx"
+    )
+    frame["themes"] = frame["themes"].map(lambda ts: "; ".join(ts))
+    return frame
+
+
+def scorecard_table(store: Store) -> pd.DataFrame:
+    """The agency scorecard of the latest completed run, one row per agency."""
+    rows = store.query(
+        "SELECT metrics FROM scorecards WHERE run_id = (SELECT run_id FROM runs "
+        "WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1) ORDER BY agency_id"
+    )
+    return pd.DataFrame([json.loads(m) for m in rows["metrics"]])
+
+
+TABLES = {
+    "scorecard": scorecard_table,
+    "interviews": interviews_table,
+    "utterances": utterances_table,
+}
+
+
+def export_all(store: Store, out_dir: Path, fmt: str) -> dict[str, int]:
+    """Write every table as `<name>.csv` (spreadsheet-safe) or `<name>.parquet`; rows per table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name, build in TABLES.items():
+        frame = build(store)
+        if fmt == "csv":
+            export_csv(frame, out_dir / f"{name}.csv")
+        else:
+            export_parquet(store, frame, out_dir / f"{name}.parquet")
+        counts[name] = len(frame)
+    return counts
+
+
+def export_parquet(store: Store, frame: pd.DataFrame, out: Path) -> Path:
+    """Parquet through DuckDB (no pyarrow needed); typed columns, no formula risk."""
+    store.con.register("export_frame", frame)
+    try:
+        store.con.execute(f"COPY export_frame TO '{out.as_posix()}' (FORMAT parquet)")
+    finally:
+        store.con.unregister("export_frame")
+    return out
+
+
 def export_csv(frame: pd.DataFrame, out: Path) -> Path:
     """Write `frame` as UTF-8 CSV (with BOM, so Excel reads accents) with every cell made safe."""
     safe = frame.apply(lambda column: column.map(safe_cell))

@@ -35,6 +35,14 @@ LABELS = {
         "churned": "Clienti persi",
         "value_lost": "Valore annuo perso",
         "insufficient": "dati insufficienti",
+        "sufficient": "agenzie con dati sufficienti",
+        "benchmark": "Media delle altre agenzie",
+        "findings": "L'empatia paga? Cosa dicono i numeri",
+        "findings_note": "Regressioni logistiche sulle pratiche intervistate (statsmodels); "
+        "intervalli di confidenza al 95%. Associazione, non prova di causalità.",
+        "scatter": "Empatia e recupero per agenzia (barre: intervalli al 95%)",
+        "ci": "IC 95%",
+        "churn_rate": "Quota clienti persi",
         "themes": "Temi per agenzia (quota di interviste)",
         "theme": "Tema",
         "topics": "Argomenti emersi (BERTopic)",
@@ -50,7 +58,7 @@ LABELS = {
         "provenance": "Provenienza dei risultati",
         "definitions": "Minacciato = almeno un tema tra minaccia legale, intimidazione, aggressività, "
         "pressione indebita. Clienti persi = contratto chiuso entro la finestra configurata dal contatto. "
-        "Definizioni complete nel README.",
+        "Definizioni complete in docs/metrics.md.",
     },
     "en": {
         "title": "ascolto · Collection agency report",
@@ -71,6 +79,14 @@ LABELS = {
         "churned": "Customers lost",
         "value_lost": "Annual value lost",
         "insufficient": "insufficient data",
+        "sufficient": "agencies with enough data",
+        "benchmark": "Average of the other agencies",
+        "findings": "Does empathy pay? What the numbers say",
+        "findings_note": "Logistic regressions over interviewed cases (statsmodels); 95% "
+        "confidence intervals. Association, not proof of cause.",
+        "scatter": "Empathy and recovery by agency (bars: 95% intervals)",
+        "ci": "95% CI",
+        "churn_rate": "Customers lost (share)",
         "themes": "Themes by agency (share of interviews)",
         "theme": "Theme",
         "topics": "Emerging topics (BERTopic)",
@@ -86,7 +102,7 @@ LABELS = {
         "provenance": "Provenance",
         "definitions": "Threatened = any of legal threat, intimidation, aggression, undue pressure. "
         "Customers lost = contract ended within the configured window after the contact. "
-        "Full definitions in the README.",
+        "Full definitions in docs/metrics.md.",
     },
 }
 
@@ -102,6 +118,8 @@ class ReportData:
     meta: dict[str, Any]
     topics_note: str = ""
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    charts: dict[str, str] = field(default_factory=dict)
 
 
 def _missing(value: Any) -> bool:
@@ -120,6 +138,14 @@ def _eur(value: Any) -> str:
     return "–" if _missing(value) else f"€ {value:,.0f}".replace(",", ".")
 
 
+def _ci(row: dict[str, Any], name: str, percent: bool = True) -> str:
+    low, high = row.get(f"{name}_low"), row.get(f"{name}_high")
+    if _missing(low) or _missing(high):
+        return ""
+    fmt = _pct if percent else (lambda v: _num(v, 0))
+    return f"{fmt(low)}–{fmt(high)}"
+
+
 def _barw(value: Any) -> float:
     return 0.0 if _missing(value) else round(60 * float(value), 1)
 
@@ -132,7 +158,7 @@ def render_html(data: ReportData, language: str = "it") -> str:
         loader=PackageLoader("pipeline", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
     )
-    env.filters.update(pct=_pct, num=_num, eur=_eur, barw=_barw)
+    env.filters.update(pct=_pct, num=_num, eur=_eur, barw=_barw, ci=_ci)
     template = env.get_template("report.html.j2")
     return template.render(
         t=LABELS[language],
@@ -144,6 +170,8 @@ def render_html(data: ReportData, language: str = "it") -> str:
         verbatims=data.verbatims,
         quarantine=data.quarantine,
         meta=data.meta,
+        findings=data.findings,
+        charts=data.charts,
     )
 
 

@@ -10,19 +10,56 @@ Definitions (v1; per agency):
 - nps: % promoters (9-10) - % detractors (0-6) over cases with an NPS answer.
 - churned: cases whose contract ended within `churn_window_days` after the contact date
   (contact_date column when given, else due_date); value_lost_eur: their annual value.
-- outstanding_eur: amount due - recovered.
+- churn_rate: churned / cases.
+- outstanding_eur: amount due - recovered (the money still at stake).
+Every share gets a 95% Wilson interval (`<name>_low`, `<name>_high`): it stays inside 0..1 and
+behaves at small n and at 0% or 100%, where the normal approximation breaks. The empathy index
+gets a 95% t-interval on the mean of interview scores.
 Agencies with fewer than `min_interviews` interviews are marked insufficient and not ranked.
+Full definitions and the reasoning behind them: docs/metrics.md.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
 from pipeline.config import ScoringConfig
 
+Z95 = 1.959964
 
-def _share(mask: pd.Series) -> float | None:
-    return float(mask.mean()) if len(mask) else None
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
+    """95% Wilson score interval of a proportion; (None, None) when n is 0."""
+    if n == 0:
+        return None, None
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_interval(values: pd.Series) -> tuple[float | None, float | None]:
+    """95% t-interval of a mean; (None, None) with fewer than two values."""
+    values = values.dropna().astype(float)
+    if len(values) < 2:
+        return None, None
+    from scipy import stats
+
+    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+    return float(values.mean() - half), float(values.mean() + half)
+
+
+def _rate(name: str, mask: pd.Series) -> dict[str, float | None]:
+    """A share with its Wilson interval, as three columns."""
+    n, k = len(mask), int(mask.sum())
+    low, high = wilson(k, n)
+    return {name: k / n if n else None, f"{name}_low": low, f"{name}_high": high}
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if len(frame) else pd.Series(dtype=object)
 
 
 def nps(scores: pd.Series) -> float | None:
@@ -66,19 +103,25 @@ def agency_scorecard(
             else pd.Series(dtype=float)
         )
         lost = cs[cs["churned"]] if len(cs) else cs
+        empathy = ints["empathy_score"] if len(ints) else pd.Series(dtype=float)
+        empathy_low, empathy_high = mean_interval(empathy)
         rows.append(
             {
                 "agency_id": agency,
                 "interviews": int(len(ints)),
                 "cases": int(len(cs)),
-                "recovery_rate_count": _share(cs["amount_recovered_eur"] > 0) if len(cs) else None,
+                **_rate("recovery_rate_count", _column(cs, "amount_recovered_eur") > 0),
                 "recovery_rate_amount": recovered / due if due else None,
                 "median_days_to_recover": float(days.median()) if days.notna().any() else None,
-                "threatened_rate": _share(ints["threatened"].astype(bool)) if len(ints) else None,
-                "negative_rate": _share(ints["sentiment"] == "negative") if len(ints) else None,
-                "empathy_index": float(ints["empathy_score"].mean()) if len(ints) else None,
+                **_rate("threatened_rate", _column(ints, "threatened").astype(bool)),
+                **_rate("negative_rate", _column(ints, "sentiment") == "negative"),
+                "empathy_index": float(empathy.mean()) if len(empathy) else None,
+                "empathy_index_low": empathy_low,
+                "empathy_index_high": empathy_high,
                 "nps": nps(cs["nps"].astype(float)) if len(cs) else None,
+                "nps_answers": int(cs["nps"].notna().sum()) if len(cs) else 0,
                 "churned": int(len(lost)),
+                **_rate("churn_rate", _column(cs, "churned").astype(bool)),
                 "value_lost_eur": float(lost["annual_value_eur"].sum()) if len(lost) else 0.0,
                 "outstanding_eur": due - recovered,
                 "sufficient": len(ints) >= config.min_interviews,

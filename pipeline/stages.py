@@ -20,16 +20,18 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.audio import Audio, decode
+from pipeline.charts import empathy_vs_recovery, themes_by_agency
 from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
 from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
 from pipeline.records import Quarantined, Recording, Segment, Transcript
 from pipeline.redact import Pseudonyms, Redactor, redactor_fingerprint
-from pipeline.report import ReportData, render_html, write_atomic
+from pipeline.report import LABELS, ReportData, render_html, write_atomic
 from pipeline.retention import case_hash, erased_case_hashes, erased_recordings
 from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 from pipeline.scoring import agency_scorecard
+from pipeline.stats import case_table, findings, sentence
 from pipeline.store import Store
 from pipeline.topics import fit_topics
 from pipeline.transcribe import Transcriber, make_transcriber
@@ -295,59 +297,119 @@ def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.
     return scorecard
 
 
-def build_report(
+BENCHMARK_ID = "__others__"
+
+
+def report_data(
     store: Store,
     settings: Settings,
     keys: StageKeys,
-    scorecard: pd.DataFrame,
     topics_key_: str,
     run_id: str,
-    out: Path,
     notice: str = "",
-) -> Path:
-    """Assemble the report data from the store and write the HTML file."""
-    lang = settings.report.language
+    agency: str | None = None,
+    language: str | None = None,
+) -> ReportData:
+    """Everything the report shows, from the store.
+
+    With `agency`, the report is for that agency alone: every other agency is pooled into one
+    anonymous benchmark row, and nothing that names or quotes another agency is included.
+    """
+    lang = language or settings.report.language
     taxonomy = load_taxonomy(settings.themes_file)
     interviews = interviews_frame(store, keys)
+    cases = store.query("SELECT * FROM cases")
+    if agency is not None:
+        known = set(interviews["agency_id"]) | set(cases["agency_id"])
+        if agency not in known:
+            raise ValueError(f"agency {agency!r} not in the store; known: {sorted(known)}")
+        interviews, cases = _pool_others(interviews, agency), _pool_others(cases, agency)
+    scorecard = agency_scorecard(interviews, cases, settings.scoring)
     agencies = scorecard["agency_id"].tolist()
-    theme_rows = []
+    theme_rows = _theme_rows(interviews, agencies, taxonomy, lang)
+    verbatims = _verbatims(interviews[interviews["agency_id"] != BENCHMARK_ID], taxonomy, lang,
+                           settings.report.quotes_per_theme)  # fmt: skip
+    table = case_table(interviews, cases, settings.scoring.churn_window_days)
+    found = [{"key": f.key, "sentence": sentence(f, lang)} for f in findings(table)]
+    info = store.query(
+        "SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_]
+    )
+    model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
+    topics = [
+        # topic examples may quote any agency: an agency's own report shows keywords only
+        dict(r, quotes=json.loads(r["quotes"]) if agency is None else [])
+        for r in info.to_dict(orient="records")
+    ]
+    quarantine = store.query(
+        "SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id]
+    )
+    labels = LABELS[lang]
+    shown = scorecard.assign(
+        agency_id=scorecard["agency_id"].replace({BENCHMARK_ID: labels["benchmark"]})
+    )
+    charts = {
+        "scatter": empathy_vs_recovery(shown, labels, first=True),
+        "themes": themes_by_agency(theme_rows, shown["agency_id"].tolist(), first=False),
+    }
+    return ReportData(
+        scorecard=shown,
+        theme_rows=theme_rows,
+        topics=topics,
+        verbatims=verbatims,
+        meta=_report_meta(store, keys, interviews, model, topics_key_, run_id, notice),
+        topics_note=str(model["note"].iloc[0]) if len(model) else "",
+        quarantine=quarantine.to_dict(orient="records") if agency is None else [],
+        findings=found,
+        charts=charts,
+    )
+
+
+def _pool_others(frame: pd.DataFrame, agency: str) -> pd.DataFrame:
+    return frame.assign(
+        agency_id=frame["agency_id"].where(frame["agency_id"] == agency, BENCHMARK_ID)
+    )
+
+
+def _theme_rows(interviews: pd.DataFrame, agencies: list[str], taxonomy, lang: str) -> list[dict]:  # noqa: ANN001
+    rows = []
     for theme in taxonomy.themes:
         shares = []
         for agency in agencies:
             sub = interviews[interviews["agency_id"] == agency]
-            shares.append(
-                float(sub["themes"].map(lambda ts, c=theme.code: c in list(ts)).mean())
-                if len(sub)
-                else None
-            )
-        theme_rows.append(
+            has = sub["themes"].map(lambda ts, c=theme.code: c in list(ts))
+            shares.append(float(has.mean()) if len(sub) else None)
+        rows.append(
             {
                 "label": taxonomy.label(theme.code, lang),
                 "threat": theme.code in taxonomy.threatened,
                 "shares": shares,
             }
         )
-    verbatims = []
+    return rows
+
+
+def _verbatims(interviews: pd.DataFrame, taxonomy, lang: str, per_theme: int) -> list[dict]:  # noqa: ANN001
+    blocks = []
     for theme in taxonomy.themes:
-        quotes = []
-        for _, row in interviews.iterrows():
-            for text in json.loads(row["quotes"]).get(theme.code, []):
-                quotes.append({"text": text, "agency_id": row["agency_id"]})
+        quotes = [
+            {"text": text, "agency_id": row["agency_id"]}
+            for _, row in interviews.iterrows()
+            for text in json.loads(row["quotes"]).get(theme.code, [])
+        ]
         if quotes:
-            verbatims.append(
-                {
-                    "label": taxonomy.label(theme.code, lang),
-                    "quotes": quotes[: settings.report.quotes_per_theme],
-                }
-            )
-    info = store.query(
-        "SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_]
-    )
-    model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
-    topics = [dict(r, quotes=json.loads(r["quotes"])) for r in info.to_dict(orient="records")]
-    quarantine = store.query(
-        "SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id]
-    )
+            blocks.append({"label": taxonomy.label(theme.code, lang), "quotes": quotes[:per_theme]})
+    return blocks
+
+
+def _report_meta(
+    store: Store,
+    keys: StageKeys,
+    interviews: pd.DataFrame,
+    model: pd.DataFrame,
+    topics_key_: str,
+    run_id: str,
+    notice: str,
+) -> dict:
     n_utt = store.query(
         "SELECT count(*) AS n FROM utterance_labels WHERE classify_key = ?", [keys.classify]
     )["n"].iloc[0]
@@ -355,7 +417,7 @@ def build_report(
         "SELECT DISTINCT backend, model FROM transcripts WHERE transcript_key = ?",
         [keys.transcript],
     )
-    meta = {
+    return {
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "n_interviews": len(interviews),
         "n_utterances": int(n_utt),
@@ -372,16 +434,22 @@ def build_report(
             "run": run_id,
         },
     }
-    data = ReportData(
-        scorecard=scorecard,
-        theme_rows=theme_rows,
-        topics=topics,
-        verbatims=verbatims,
-        meta=meta,
-        topics_note=str(model["note"].iloc[0]) if len(model) else "",
-        quarantine=quarantine.to_dict(orient="records"),
-    )
-    return write_atomic(out, render_html(data, lang))
+
+
+def build_report(
+    store: Store,
+    settings: Settings,
+    keys: StageKeys,
+    topics_key_: str,
+    run_id: str,
+    out: Path,
+    notice: str = "",
+    agency: str | None = None,
+    language: str | None = None,
+) -> Path:
+    """Assemble the report data from the store and write the HTML file."""
+    data = report_data(store, settings, keys, topics_key_, run_id, notice, agency, language)
+    return write_atomic(out, render_html(data, language or settings.report.language))
 
 
 def default_embedder(settings: Settings) -> Embedder:

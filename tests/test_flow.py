@@ -136,19 +136,38 @@ def test_cases_file_with_bad_rows_still_runs(batch, fake, tmp_path):
     assert any("amount_due_eur" in q["reason"] for q in summary["quarantined"])
 
 
-def test_export_after_a_run(batch, fake, tmp_path):
+def test_export_and_per_agency_report_after_a_run(batch, fake, tmp_path):
     from typer.testing import CliRunner
 
     from ascolto.cli import app
 
     data = tmp_path / "data"
     _run(batch, fake, data)
-    out = tmp_path / "interviews.csv"
-    result = CliRunner().invoke(app, ["export", "-o", str(out), "--data-dir", str(data)])
+    out = tmp_path / "exports"
+    runner = CliRunner()
+    result = runner.invoke(app, ["export", "-o", str(out), "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
-    exported = out.read_text(encoding="utf-8-sig")
+    exported = (out / "interviews.csv").read_text(encoding="utf-8-sig")
     assert exported.count("\n") == 4 and "LEGAL_THREAT" in exported
     assert "giulia" not in exported.lower()
+    assert (out / "scorecard.csv").read_text(encoding="utf-8-sig").count("\n") == 3
+    assert "Mi hanno minacciato" in (out / "utterances.csv").read_text(encoding="utf-8-sig")
+    parquet = runner.invoke(
+        app, ["export", "--format", "parquet", "-o", str(out), "--data-dir", str(data)]
+    )
+    assert parquet.exit_code == 0 and (out / "utterances.parquet").stat().st_size > 0
+
+    one = tmp_path / "ag1.html"
+    result = runner.invoke(
+        app, ["report", "--agency", "AG1", "-o", str(one), "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    html = one.read_text(encoding="utf-8")
+    assert "AG1" in html and "AG2" not in html and "Media delle altre agenzie" in html
+    unknown = runner.invoke(
+        app, ["report", "--agency", "NOPE", "-o", str(one), "--data-dir", str(data)]
+    )
+    assert unknown.exit_code == 2 and "not in the store" in unknown.output
 
 
 def test_language_mismatch_is_flagged_when_detection_is_on(batch, tmp_path):

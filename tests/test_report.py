@@ -1,6 +1,7 @@
 import pandas as pd
 
-from pipeline.report import ReportData, render_html
+from pipeline.charts import empathy_vs_recovery
+from pipeline.report import LABELS, ReportData, render_html
 
 
 def _data(agency: str, quote: str) -> ReportData:
@@ -18,6 +19,13 @@ def _data(agency: str, quote: str) -> ReportData:
                 "empathy_index": 61.0,
                 "nps": None,
                 "churned": 1,
+                "churn_rate": 0.25,
+                "churn_rate_low": 0.05,
+                "churn_rate_high": 0.7,
+                "recovery_rate_count_low": 0.15,
+                "recovery_rate_count_high": 0.85,
+                "empathy_index_low": 40.0,
+                "empathy_index_high": 80.0,
                 "value_lost_eur": 900.0,
                 "outstanding_eur": 10.0,
                 "sufficient": False,
@@ -42,9 +50,14 @@ def _data(agency: str, quote: str) -> ReportData:
 
 
 def test_hostile_metadata_and_quotes_are_escaped():
-    html = render_html(_data("<script>alert(1)</script>", "<img src=x onerror=alert(1)>"))
+    hostile = "</script><script>alert(1)</script>"
+    data = _data(hostile, "<img src=x onerror=alert(1)>")
+    data.charts = {"scatter": empathy_vs_recovery(data.scorecard, LABELS["it"], first=True)}
+    html = render_html(data)
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html
+    assert "\\u003cscript\\u003ealert" in html  # inside the chart's JSON, escaped by plotly
+    assert "15%–85%" in html  # the recovery interval is shown
 
 
 def test_both_languages_render_the_scorecard():

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import ScoringConfig
-from pipeline.scoring import agency_scorecard, nps
+from pipeline.scoring import agency_scorecard, nps, wilson
 
 
 def _cases() -> pd.DataFrame:
@@ -105,3 +105,27 @@ def test_edge_cases_no_payments_all_churned_small_n_missing_nps():
 def test_nps_definition():
     assert nps(pd.Series([10, 9, 8, 7, 6, 0])) == pytest.approx(100 * (2 / 6 - 2 / 6))
     assert nps(pd.Series([float("nan")])) is None
+
+
+def test_wilson_interval_matches_published_values():
+    # Newcombe (1998), table I: 0/10 -> 0 to 0.2775; 5/10 -> 0.2366 to 0.7634
+    low, high = wilson(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
+    low, high = wilson(5, 10)
+    assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    assert wilson(0, 0) == (None, None)
+
+
+def test_every_rate_has_an_interval_that_contains_it():
+    card = agency_scorecard(
+        _interviews(), _cases(), ScoringConfig(churn_window_days=90, min_interviews=2)
+    )
+    for name in ("recovery_rate_count", "threatened_rate", "negative_rate", "churn_rate"):
+        for _, row in card.iterrows():
+            assert row[f"{name}_low"] <= row[name] <= row[f"{name}_high"], (name, row["agency_id"])
+    b = card.set_index("agency_id").loc["B"]
+    assert b["churn_rate"] == 1.0 and b["churn_rate_high"] == 1.0 and b["churn_rate_low"] < 1.0
+    a = card.set_index("agency_id").loc["A"]
+    # two interview scores, 80 and 20: mean 50, t(0.975, 1) = 12.706, sd 42.43, se 30
+    assert a["empathy_index_low"] == pytest.approx(50 - 12.706 * 30, abs=0.1)
+    assert pd.isna(b["empathy_index_low"])  # one interview: no interval

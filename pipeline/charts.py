@@ -1,0 +1,94 @@
+"""Report charts (plotly), rendered to HTML fragments that need no network.
+
+plotly.js is embedded once per report (in the first chart); the others reuse it. Agency ids are
+untrusted: plotly serialises them as JSON with <, > and / escaped (\u003c...), so no
+"</script>" can break out of the chart's script (tested with a hostile agency id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+_COLORS = {"sufficient": "#2e86c1", "insufficient": "#b0b8c1"}
+
+
+def _html(fig: Any, first: bool) -> str:
+    return str(
+        fig.to_html(
+            full_html=False,
+            include_plotlyjs=first,
+            config={"displaylogo": False, "responsive": True},
+            default_height="440px",
+        )
+    )
+
+
+def empathy_vs_recovery(scorecard: pd.DataFrame, labels: dict[str, str], first: bool) -> str:
+    """Scatter of agencies: empathy index (x) against recovery rate (y), 95% bars, quadrants."""
+    import plotly.graph_objects as go
+
+    frame = scorecard.dropna(subset=["empathy_index", "recovery_rate_count"])
+    fig = go.Figure()
+    for sufficient, part in frame.groupby("sufficient"):
+        fig.add_trace(
+            go.Scatter(
+                x=part["empathy_index"],
+                y=100 * part["recovery_rate_count"],
+                mode="markers+text",
+                text=part["agency_id"].astype(str),
+                textposition="top center",
+                marker={"size": 12 + part["interviews"].clip(upper=40) / 2,
+                        "color": _COLORS["sufficient" if sufficient else "insufficient"]},
+                error_x=_error(part, "empathy_index", 1),
+                error_y=_error(part, "recovery_rate_count", 100),
+                name=labels["sufficient"] if sufficient else labels["insufficient"],
+                hovertemplate="%{text}<br>%{x:.0f} / %{y:.0f}%<extra></extra>",
+            )
+        )  # fmt: skip
+    overall = float(frame["recovery_rate_count"].mean()) * 100 if len(frame) else 50.0
+    fig.add_vline(x=50, line_dash="dot", line_color="#8895a2")
+    fig.add_hline(y=overall, line_dash="dot", line_color="#8895a2")
+    fig.update_layout(
+        xaxis_title=labels["empathy_index"],
+        yaxis_title=labels["recovery_rate"] + " (%)",
+        xaxis_range=[0, 100],
+        yaxis_range=[0, 100],
+        margin={"t": 30, "l": 60, "r": 20, "b": 50},
+        legend={"orientation": "h", "y": -0.2},
+        template="plotly_white",
+    )
+    return _html(fig, first)
+
+
+def _error(part: pd.DataFrame, column: str, scale: float) -> dict[str, Any]:
+    value = part[column].astype(float)
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": (scale * (part[f"{column}_high"].astype(float) - value)).fillna(0).tolist(),
+        "arrayminus": (scale * (value - part[f"{column}_low"].astype(float))).fillna(0).tolist(),
+        "color": "#5b6773",
+        "thickness": 1,
+    }
+
+
+def themes_by_agency(theme_rows: list[dict], agencies: list[str], first: bool) -> str:
+    """Grouped horizontal bars: share of interviews naming each theme, per agency."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    labels = [f"{row['label']}{' ⚠' if row['threat'] else ''}" for row in theme_rows]
+    for i, agency in enumerate(agencies):
+        shares = [100 * (row["shares"][i] or 0) for row in theme_rows]
+        fig.add_trace(go.Bar(y=labels, x=shares, name=str(agency), orientation="h"))
+    fig.update_layout(
+        barmode="group",
+        xaxis_title="%",
+        height=max(360, 28 * len(labels) * max(1, len(agencies)) // 2),
+        margin={"t": 20, "l": 220, "r": 20, "b": 40},
+        template="plotly_white",
+        yaxis={"autorange": "reversed"},
+    )
+    return _html(fig, first)
