@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii report-screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,3 +50,7 @@ demo-data: install  ## regenerate demo/ (needs Debian's festival festvox-italp16
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache
+
+report-screenshot: install  ## demo report rendered in headless Chromium -> docs/report.png
+	$(BIN)/ascolto demo --data-dir $(DATA_DIR)
+	$(BIN)/python scripts/report_screenshot.py $(DATA_DIR)/reports/report.html docs/report.png

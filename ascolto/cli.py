@@ -53,6 +53,8 @@ def main(
 def _prepare_prefect(verbose: int) -> None:
     # Must be set before Prefect is imported; users' own settings win.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary local server can take more than Prefect's default 20 s on a busy 2-core box.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", ["WARNING", "INFO", "DEBUG"][min(verbose, 2)])
 
 

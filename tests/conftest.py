@@ -15,6 +15,8 @@ import pytest
 os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="ascolto-prefect-")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The temporary Prefect server needs more than the default 20 s on a loaded 2-core machine.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "demo"

@@ -6,7 +6,7 @@ from pathlib import Path
 from pipeline.transcribe import FakeTranscriber
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_results.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01-explore.ipynb"
 
 
 def test_explore_notebook_runs_on_a_fresh_store(batch, tmp_path, monkeypatch):
@@ -23,3 +23,5 @@ def test_explore_notebook_runs_on_a_fresh_store(batch, tmp_path, monkeypatch):
     assert set(namespace["scorecard"].index) == {"AG1", "AG2"}
     assert len(namespace["threatened"]) == 3
     assert "theme" in namespace["theme_share"].index.name
+    chart = namespace["fig"]
+    assert sorted(chart.data[0].text) == ["AG1", "AG2"] and chart.data[0].error_y.array is not None

@@ -1,0 +1,45 @@
+"""Open a report in headless Chromium (Debian's package) through Playwright; shared by the test
+and `scripts/report_screenshot.py`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+CANDIDATES = ("/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium")
+
+
+def chromium_path() -> str | None:
+    """The first Chromium binary installed, or None."""
+    for path in (os.environ.get("ASCOLTO_CHROMIUM"), *CANDIDATES):
+        if path and Path(path).is_file():
+            return path
+    return shutil.which("chromium")
+
+
+def render(report: Path, screenshot: Path | None = None) -> dict:
+    """Load the report from disk; return JS errors, how many charts drew, failed requests."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(report.resolve().as_uri())
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=20_000)
+        charts = page.locator(".js-plotly-plot .main-svg").count()
+        points = page.locator("#chart-scatter .point").count()
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    external = [u for u in requests if not u.startswith(("file:", "data:", "blob:"))]
+    return {"errors": errors, "charts": charts, "points": points, "external": external}
