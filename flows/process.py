@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from pipeline import stages
@@ -77,6 +78,39 @@ def _transcribe_new(
             transcript.elapsed_s,
         )
     return len(todo) - len(failed), len(recordings) - len(todo), failed
+
+
+def _publish_artifacts(scorecard: Any, report: Path) -> None:
+    """The scorecard as a Prefect table artifact, for analysts who live in the Prefect UI.
+
+    Only aggregate numbers and agency ids: no text of any interview.
+    """
+    columns = ["agency_id", "interviews", "threatened_rate", "empathy_index",
+               "recovery_rate_count", "churned", "value_lost_eur", "sufficient"]  # fmt: skip
+    rows = scorecard[columns].round(3).astype(object).where(scorecard[columns].notna(), None)
+    create_table_artifact(
+        key="agency-scorecard",
+        table=rows.to_dict(orient="records"),
+        description=f"Agency scorecard of this run; full report: {report}",
+    )
+    create_markdown_artifact(
+        key="agency-report",
+        markdown=f"# ascolto run\n\nReport: `{report}`\n\n{_markdown_table(rows)}",
+    )
+
+
+def _markdown_table(rows: Any) -> str:
+    header = "| " + " | ".join(rows.columns) + " |\n|" + "---|" * len(rows.columns) + "\n"
+    body = "".join(
+        "| " + " | ".join(_md_cell(v) for v in r) + " |\n" for r in rows.itertuples(index=False)
+    )
+    return header + body
+
+
+def _md_cell(value: Any) -> str:
+    # Agency ids are untrusted: no table breaks, no HTML in the Prefect UI.
+    text = str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 @flow(name="process-recordings")
@@ -144,6 +178,7 @@ def process_recordings(
             "agencies": scorecard["agency_id"].tolist(),
         }
         store.finish_run(run_id, "completed", summary)
+    _publish_artifacts(scorecard, report)
     logger.info(
         "run %s: transcribed %d, cached %d, quarantined %d",
         run_id,

@@ -92,3 +92,52 @@ def themes_by_agency(theme_rows: list[dict], agencies: list[str], first: bool) -
         yaxis={"autorange": "reversed"},
     )
     return _html(fig, first)
+
+
+def monthly_trend(
+    interviews: pd.DataFrame, benchmark: dict[str, str], labels: dict[str, str], first: bool
+) -> str:
+    """Empathy index and threatened share per agency and month of interview."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    frame = interviews.assign(
+        month=pd.to_datetime(interviews["interview_date"]).dt.to_period("M").dt.to_timestamp(),
+        agency_id=interviews["agency_id"].replace(benchmark),
+        threatened=interviews["threatened"].astype(float),
+    )
+    monthly = frame.groupby(["agency_id", "month"], as_index=False).agg(
+        empathy=("empathy_score", "mean"), threatened=("threatened", "mean"), n=("month", "size")
+    )
+    titles = (labels["empathy_index"], labels["threatened_rate"] + " (%)")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=titles)
+    palette = ["#2e86c1", "#c0392b", "#27ae60", "#8e44ad", "#d68910", "#5b6773"]
+    for i, (agency, part) in enumerate(monthly.groupby("agency_id")):
+        color = palette[i % len(palette)]  # one colour per agency in both panels
+        hover = "%{x|%Y-%m}: %{y:.0f} (n=%{customdata})<extra>" + str(agency) + "</extra>"
+        for col, (column, scale) in enumerate((("empathy", 1), ("threatened", 100)), start=1):
+            fig.add_trace(
+                go.Scatter(x=part["month"], y=scale * part[column], mode="lines+markers",
+                           name=str(agency), legendgroup=str(agency), showlegend=col == 1,
+                           line={"color": color},
+                           customdata=part["n"], hovertemplate=hover),
+                row=1, col=col,
+            )  # fmt: skip
+    fig.update_layout(margin={"t": 40, "l": 50, "r": 20, "b": 40}, template="plotly_white")
+    return _html(fig, first)
+
+
+def losses(scorecard: pd.DataFrame, labels: dict[str, str], first: bool) -> str:
+    """Customers lost and their annual value, beside the money still outstanding, per agency."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    agencies = scorecard["agency_id"].astype(str)
+    fig.add_trace(go.Bar(x=agencies, y=scorecard["value_lost_eur"], name=labels["value_lost"],
+                         text=scorecard["churned"], texttemplate="%{text}",
+                         hovertemplate="%{x}: € %{y:,.0f}<extra></extra>"))  # fmt: skip
+    fig.add_trace(go.Bar(x=agencies, y=scorecard["outstanding_eur"], name=labels["outstanding"],
+                         hovertemplate="%{x}: € %{y:,.0f}<extra></extra>"))  # fmt: skip
+    fig.update_layout(barmode="group", yaxis_title="€", template="plotly_white",
+                      margin={"t": 20, "l": 60, "r": 20, "b": 40})  # fmt: skip
+    return _html(fig, first)

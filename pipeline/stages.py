@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.audio import Audio, decode
-from pipeline.charts import empathy_vs_recovery, themes_by_agency
+from pipeline.charts import empathy_vs_recovery, losses, monthly_trend, themes_by_agency
 from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
 from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
@@ -350,6 +350,10 @@ def report_data(
     charts = {
         "scatter": empathy_vs_recovery(shown, labels, first=True),
         "themes": themes_by_agency(theme_rows, shown["agency_id"].tolist(), first=False),
+        "trend": monthly_trend(
+            interviews, {BENCHMARK_ID: labels["benchmark"]}, labels, first=False
+        ),
+        "losses": losses(shown, labels, first=False),
     }
     return ReportData(
         scorecard=shown,

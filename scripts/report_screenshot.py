@@ -13,7 +13,7 @@ from tests.browser import render  # noqa: E402
 if __name__ == "__main__":
     report, out = Path(sys.argv[1]), Path(sys.argv[2])
     out.parent.mkdir(parents=True, exist_ok=True)
-    result = render(report, out)
+    result = render(report, out, height=2300)
     if result["errors"]:
         sys.exit(f"JavaScript errors in {report}: {result['errors']}")
     print(f"{out}: {result['charts']} charts drawn, no JavaScript errors")  # noqa: T201

@@ -18,8 +18,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
-def render(report: Path, screenshot: Path | None = None) -> dict:
-    """Load the report from disk; return JS errors, how many charts drew, failed requests."""
+def render(report: Path, screenshot: Path | None = None, height: int | None = None) -> dict:
+    """Load the report from disk; return JS errors, charts drawn, requests that left the disk.
+
+    `height` crops the screenshot to the top of the page (the README shows the scorecard part).
+    """
     from playwright.sync_api import sync_playwright
 
     errors: list[str] = []
@@ -39,7 +42,8 @@ def render(report: Path, screenshot: Path | None = None) -> dict:
         charts = page.locator(".js-plotly-plot .main-svg").count()
         points = page.locator("#chart-scatter .point").count()
         if screenshot is not None:
-            page.screenshot(path=str(screenshot), full_page=True)
+            clip = {"x": 0, "y": 0, "width": 1280, "height": height} if height else None
+            page.screenshot(path=str(screenshot), full_page=True, clip=clip)
         browser.close()
     external = [u for u in requests if not u.startswith(("file:", "data:", "blob:"))]
     return {"errors": errors, "charts": charts, "points": points, "external": external}

@@ -189,3 +189,51 @@ def test_quotes_the_recognizer_was_unsure_of_are_marked(batch, tmp_path):
     assert quotes.str.contains(r'"\(\?\) Mi hanno minacciato').all()
     html = (tmp_path / "data" / "reports" / "report.html").read_text(encoding="utf-8")
     assert "(?) = trascrizione incerta" in html
+
+
+def test_scorecard_is_published_as_prefect_artifacts(batch, fake, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    _run(batch, fake, tmp_path / "data")
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["agency-scorecard", "agency-report"])
+            )
+        )
+    kinds = {a.key: a for a in artifacts}
+    assert {"agency-scorecard", "agency-report"} <= set(kinds)
+    assert (
+        "AG1" in str(kinds["agency-scorecard"].data)
+        and "giulia" not in str(kinds["agency-report"].data).lower()
+    )
+
+
+def test_hostile_agency_names_stay_inert_in_reports_and_exports(batch, fake, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    formula, script = '=HYPERLINK("http://x","y")', "<script>alert(1)</script>"
+    for path in (batch["manifest"], batch["cases"]):
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("AG1", '"' + formula.replace('"', '""') + '"').replace("AG2", script)
+        path.write_text(text, encoding="utf-8")
+    data = tmp_path / "data"
+    _run(batch, fake, data)
+    runner = CliRunner()
+    out = tmp_path / "exports"
+    assert runner.invoke(app, ["export", "-o", str(out), "--data-dir", str(data)]).exit_code == 0
+    for name in ("scorecard", "interviews", "utterances"):
+        cells = (out / f"{name}.csv").read_text(encoding="utf-8-sig")
+        assert "'=HYPERLINK" in cells and ",=HYPERLINK" not in cells and '"=HYPERLINK' not in cells
+    html = (data / "reports" / "report.html").read_text(encoding="utf-8")
+    assert script not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    one = tmp_path / "one.html"
+    result = runner.invoke(
+        app, ["report", "--agency", script, "-o", str(one), "--data-dir", str(data)]
+    )
+    assert result.exit_code == 0, result.output
+    alone = one.read_text(encoding="utf-8")
+    assert script not in alone and "HYPERLINK" not in alone  # the other agency is not named
