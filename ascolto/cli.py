@@ -296,6 +296,7 @@ def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="folder to write into")],
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
     data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
 ) -> None:
     """Scorecard, interview- and utterance-level results (redacted) as CSV or Parquet files.
 
@@ -309,7 +310,7 @@ def export(
         raise typer.Exit(2)
     _require_store(data_dir)
     with Store(data_dir, read_only=True) as store:
-        counts = export_all(store, output, fmt)
+        counts = export_all(store, output, fmt, _settings(config).scoring)
     listing = ", ".join(f"{name}.{fmt} ({n} rows)" for name, n in counts.items())
     typer.echo(f"exported to {output}: {listing}")
 

@@ -8,11 +8,13 @@ get a leading apostrophe, which spreadsheets display as plain text.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.config import ScoringConfig
 from pipeline.report import write_atomic
 from pipeline.store import Store
 
@@ -61,19 +63,40 @@ def scorecard_table(store: Store) -> pd.DataFrame:
     return pd.DataFrame([json.loads(m) for m in rows["metrics"]])
 
 
-TABLES = {
+def scorecard_by_month_table(store: Store, scoring: ScoringConfig | None = None) -> pd.DataFrame:
+    """The scorecard per agency and month, recomputed from the latest run's interviews."""
+    from pipeline.scoring import scorecard_by_period
+
+    latest = store.query(
+        "SELECT config_hash FROM runs WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1"
+    )
+    if latest.empty:
+        return pd.DataFrame()
+    interviews = store.query(
+        "SELECT i.*, r.agency_id, r.case_id, r.interview_date FROM interview_labels i "
+        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ?",
+        [latest["config_hash"].iloc[0]],
+    )
+    cases = store.query("SELECT * FROM cases")
+    return scorecard_by_period(interviews, cases, scoring or ScoringConfig())
+
+
+TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "scorecard": scorecard_table,
+    "scorecard_by_month": scorecard_by_month_table,
     "interviews": interviews_table,
     "utterances": utterances_table,
 }
 
 
-def export_all(store: Store, out_dir: Path, fmt: str) -> dict[str, int]:
+def export_all(
+    store: Store, out_dir: Path, fmt: str, scoring: ScoringConfig | None = None
+) -> dict[str, int]:
     """Write every table as `<name>.csv` (spreadsheet-safe) or `<name>.parquet`; rows per table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
     for name, build in TABLES.items():
-        frame = build(store)
+        frame = build(store, scoring) if name == "scorecard_by_month" else build(store)
         if fmt == "csv":
             export_csv(frame, out_dir / f"{name}.csv")
         else:

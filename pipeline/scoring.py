@@ -128,3 +128,21 @@ def agency_scorecard(
             }
         )
     return pd.DataFrame(rows)
+
+
+def scorecard_by_period(
+    interviews: pd.DataFrame, cases: pd.DataFrame, config: ScoringConfig, freq: str = "M"
+) -> pd.DataFrame:
+    """The scorecard per agency and period: interviews by interview date, cases by due date."""
+    interview_period = pd.to_datetime(interviews["interview_date"]).dt.to_period(freq)
+    case_period = pd.to_datetime(cases["due_date"]).dt.to_period(freq)
+    frames = []
+    for period in sorted(set(interview_period.dropna()) | set(case_period.dropna())):
+        card = agency_scorecard(
+            interviews[interview_period == period], cases[case_period == period], config
+        )
+        frames.append(card.assign(period=str(period)))
+    if not frames:
+        return pd.DataFrame()
+    columns = ["period", *[c for c in frames[0].columns if c != "period"]]
+    return pd.concat(frames, ignore_index=True)[columns]

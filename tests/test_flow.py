@@ -151,6 +151,7 @@ def test_export_and_per_agency_report_after_a_run(batch, fake, tmp_path):
     assert exported.count("\n") == 4 and "LEGAL_THREAT" in exported
     assert "giulia" not in exported.lower()
     assert (out / "scorecard.csv").read_text(encoding="utf-8-sig").count("\n") == 3
+    assert "period" in (out / "scorecard_by_month.csv").read_text(encoding="utf-8-sig")
     assert "Mi hanno minacciato" in (out / "utterances.csv").read_text(encoding="utf-8-sig")
     parquet = runner.invoke(
         app, ["export", "--format", "parquet", "-o", str(out), "--data-dir", str(data)]

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import ScoringConfig
-from pipeline.scoring import agency_scorecard, nps, wilson
+from pipeline.scoring import agency_scorecard, nps, scorecard_by_period, wilson
 
 
 def _cases() -> pd.DataFrame:
@@ -129,3 +129,13 @@ def test_every_rate_has_an_interval_that_contains_it():
     # two interview scores, 80 and 20: mean 50, t(0.975, 1) = 12.706, sd 42.43, se 30
     assert a["empathy_index_low"] == pytest.approx(50 - 12.706 * 30, abs=0.1)
     assert pd.isna(b["empathy_index_low"])  # one interview: no interval
+
+
+def test_scorecard_by_month_splits_interviews_and_cases_by_period():
+    interviews = _interviews().assign(interview_date=["2026-01-10", "2026-02-03", "2026-01-20"])
+    card = scorecard_by_period(interviews, _cases(), ScoringConfig(min_interviews=1))
+    jan = card[card["period"] == "2026-01"].set_index("agency_id")
+    feb = card[card["period"] == "2026-02"].set_index("agency_id")
+    assert jan.loc["A", "interviews"] == 1 and jan.loc["A", "cases"] == 3  # cases due in January
+    assert feb.loc["A", "interviews"] == 1 and feb.loc["A", "cases"] == 0
+    assert feb.loc["B", "cases"] == 1 and jan.loc["B", "interviews"] == 1
