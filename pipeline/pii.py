@@ -57,7 +57,7 @@ _PHONE = re.compile(
 # Any run of six or more digits right after "numero (di telefono|cellulare)" is a phone number.
 _PHONE_CONTEXT = re.compile(
     r"\b(?:numer[oi]\s+(?:di\s+)?(?:telefono|cellulare|fisso|di\s+casa)?|cellulare|telefono|"
-    r"chiamatemi\s+al|richiamarmi\s+al|contattarmi\s+al)\s*(?:è|e'|:|al)?\s*"
+    r"(?:ri)?chiam\w*\s+al|contatt\w*\s+al)\s*(?:è|e'|:|al)?\s*"
     r"((?:\+|00)?\d(?:(?:,\s|[\s.,\-/])?\d){5,14})(?!\w)",
     re.IGNORECASE,
 )
@@ -76,7 +76,9 @@ _EMAIL = re.compile(
     re.IGNORECASE,
 )
 _EMAIL_CUE = re.compile(
-    r"\b(?:scriv\w*\s+a|(?:indirizzo\s+)?e-?mail|mail|posta\s+elettronica)\s*(?:è|:)?\s+",
+    # "scrivetemi a", "mi scriva pure a", "mandatemi tutto a", "la mail è"...
+    r"\b(?:(?:scriv|mand|invi|spedi)\w*(?:\s+\w+){0,2}?\s+a|(?:indirizzo\s+)?e-?mail|mail|"
+    r"posta\s+elettronica)\s*(?:è|:)?\s+",
     re.IGNORECASE,
 )
 _SPOKEN_TLD = re.compile(
@@ -273,7 +275,7 @@ _CAP_WORD = r"[A-ZÀ-Ý][a-zà-ÿ']+(?:\s(?:De|Di|Da|Del|Della|Lo|La)\s[A-ZÀ-Ý
 _ANY_WORD = r"[A-Za-zÀ-ÿ']+"
 # After these cues ASR often lowercases the name, so any word is taken.
 _STRONG_CUE = re.compile(
-    rf"\b(?:mi\s+chiamo|il\s+mio\s+nome\s+è|chiamarmi)\s+({_ANY_WORD}(?:\s+{_ANY_WORD})?)",
+    rf"\b(?:mi\s+chiamo|il\s+mio\s+nome\s+è)\s+({_ANY_WORD}(?:\s+{_ANY_WORD})?)",
     re.IGNORECASE,
 )
 _OWNER_CUE = re.compile(

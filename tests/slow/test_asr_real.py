@@ -90,3 +90,11 @@ def test_openai_backend_on_converted_weights_matches_faster_whisper_float32(tmp_
     openai_recall = _recall(reference, texts["openai-whisper"])
     assert openai_recall >= 0.7, texts["openai-whisper"]
     assert abs(openai_recall - _recall(reference, texts["faster-whisper"])) <= 0.05
+
+
+def test_batched_pipeline_option_transcribes_like_sequential():
+    speech = decode(DEMO / "recordings" / MONO).mono()
+    batched = make_transcriber(AsrConfig(device="cpu", batch_size=4)).transcribe(speech, "it")
+    heard = " ".join(s.text for s in batched)
+    assert _recall(_reference(MONO), heard) >= 0.6, heard
+    assert all(a.end <= b.start + 0.5 for a, b in zip(batched, batched[1:], strict=False))
