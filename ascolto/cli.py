@@ -191,29 +191,10 @@ def redact(
 
     settings = _settings(config).redact
     redactor = Redactor(settings.entities, allow_list=settings.allow_list)
-    try:
-        lines = input_file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        typer.secho(f"error: cannot read {input_file}: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    out, bad = [], 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            text = record["text"]
-            if not isinstance(text, str):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            # Never echo the line: it is unredacted text.
-            typer.secho(
-                f'{input_file}:{number}: skipped, expected a JSON object with a string "text"',
-                fg=typer.colors.YELLOW,
-                err=True,
-            )
-            bad += 1
-            continue
+    records, bad = _read_jsonl(input_file)
+    out = []
+    for _, record in records:
+        text = record["text"]
         pseudonyms = Pseudonyms() if settings.pseudonyms else None
         result = redactor.redact(text, pseudonyms)
         record["redacted"] = result.text
@@ -447,6 +428,125 @@ def transcribe(
     typer.echo(f"transcribed {len(lines)} files into {output} (raw text, not redacted)")
     if failed:
         raise typer.Exit(1)
+
+
+def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict]], int]:
+    """(line number, object) per JSON object line with a "text", and how many lines were skipped.
+
+    A bad line is named by file:line, never echoed: it may hold unredacted text.
+    """
+    import json
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.secho(f"error: cannot read {path}: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    records, skipped = [], 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise ValueError
+        except ValueError:
+            typer.secho(
+                f'{path}:{number}: skipped, expected a JSON object with a string "text"',
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            skipped += 1
+            continue
+        records.append((number, record))
+    return records, skipped
+
+
+@app.command()
+def classify(
+    input_file: Annotated[
+        Path, typer.Argument(help='JSON Lines, one {"id": ..., "text": ...} per line')
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")],
+    config: ConfigOpt = None,
+) -> None:
+    """Sentiment, themes, "felt threatened" and the evidence words for each text."""
+    import json
+
+    from pipeline.classify import RuleClassifier, load_taxonomy
+    from pipeline.report import write_atomic
+
+    settings = _settings(config)
+    classifier = RuleClassifier(
+        load_taxonomy(settings.themes_file), settings.classify.negation_window
+    )
+    records, skipped = _read_jsonl(input_file)
+    out = []
+    for _, record in records:
+        label = classifier.classify(record["text"])
+        record.update(
+            sentiment=label.sentiment,
+            sentiment_scores=label.sentiment_scores,
+            themes=label.themes,
+            theme_scores=label.theme_scores,
+            threatened=label.threatened,
+            evidence=label.evidence,
+        )
+        out.append(json.dumps(record, ensure_ascii=False))
+    write_atomic(output, "\n".join(out) + ("\n" if out else ""))
+    typer.echo(f"classified {len(out)} texts into {output} ({classifier.method})")
+    if skipped:
+        raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    labelled: Annotated[
+        Path, typer.Argument(help='JSON Lines: {"id", "text", "sentiment", "themes": [...]}')
+    ],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="metrics JSON to write")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Sentiment macro-F1, threatened F1, per-theme and micro F1 against human labels."""
+    import json
+
+    from pipeline.classify import SENTIMENTS, RuleClassifier, load_taxonomy
+    from pipeline.evaluate import Example
+    from pipeline.evaluate import evaluate as run_evaluation
+
+    settings = _settings(config)
+    classifier = RuleClassifier(
+        load_taxonomy(settings.themes_file), settings.classify.negation_window
+    )
+    examples = []
+    for number, r in _read_jsonl(labelled)[0]:
+        if r.get("sentiment") not in SENTIMENTS or not isinstance(r.get("themes", []), list):
+            typer.secho(
+                f"{labelled}:{number}: skipped, sentiment must be one of {SENTIMENTS} and "
+                "themes a list",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            continue
+        examples.append(
+            Example(
+                str(r.get("id", number)), r["text"], r["sentiment"], frozenset(r.get("themes", []))
+            )
+        )
+    if not examples:
+        typer.secho(f"error: no usable labelled lines in {labelled}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    metrics = run_evaluation(examples, classifier)
+    text = json.dumps(metrics, indent=2, ensure_ascii=False)
+    if output is not None:
+        output.write_text(text + "\n", encoding="utf-8")
+    typer.echo(
+        f"{metrics['examples']} examples ({metrics['classifier']}): sentiment macro-F1 "
+        f"{metrics['sentiment_macro_f1']}, threatened F1 {metrics['threatened']['f1']}, "
+        f"theme micro-F1 {metrics['theme_micro_f1']}"
+    )
 
 
 models_app = typer.Typer(help="Model files: conversions for the optional backends.")

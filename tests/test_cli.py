@@ -89,3 +89,41 @@ def test_export_neutralises_formulas(tmp_path):
     )
     text = out.read_text(encoding="utf-8-sig")
     assert "'@SUM(A1)" in text and "\nAG1," in text
+
+
+def test_classify_and_evaluate_commands(tmp_path):
+    import json
+
+    texts = [
+        {
+            "id": "a",
+            "text": "mi hanno minacciato con l'avvocato",
+            "sentiment": "negative",
+            "themes": ["LEGAL_THREAT"],
+        },
+        {
+            "id": "b",
+            "text": "non mi hanno mai minacciato, molto gentili",
+            "sentiment": "positive",
+            "themes": ["COURTESY"],
+        },
+        {"id": "c", "text": "   ", "sentiment": "neutral", "themes": []},
+        {"id": "d", "text": "the agent was rude", "sentiment": "neutral", "themes": []},
+    ]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps(t) for t in texts) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["classify", str(source), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {r["id"]: r for r in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows["a"]["threatened"] and rows["a"]["evidence"]["LEGAL_THREAT"]
+    assert not rows["b"]["threatened"] and rows["b"]["sentiment"] == "positive"
+    assert rows["c"]["themes"] == [] and rows["c"]["sentiment"] == "neutral"  # blank: no crash
+    assert set(rows["a"]["sentiment_scores"]) == {"positive", "neutral", "negative"}
+
+    metrics = tmp_path / "metrics.json"
+    result = runner.invoke(app, ["evaluate", str(source), "-o", str(metrics)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(metrics.read_text(encoding="utf-8"))
+    assert figures["examples"] == 4 and figures["threatened"]["f1"] == 1.0
+    assert figures["themes"]["LEGAL_THREAT"]["recall"] == 1.0
