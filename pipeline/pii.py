@@ -47,7 +47,7 @@ def _validated(pattern: re.Pattern[str], valid: Callable[[str], bool]) -> Finder
 _DIGIT_SEP = r"[\s.,\-/]?"
 _DATE_AHEAD = r"(?!\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?!\d))"
 _PHONE = re.compile(
-    r"(?<![\w+/.\-])(?:(?:\+|00)\s?39[\s.\-]?)?"
+    r"(?<![\w+/.\-])(?:(?:\+|00|\bpiù\s)\s?39[\s.\-]?)?"  # "più 39": a spoken +39
     + _DATE_AHEAD
     + r"[03](?:"  # mobiles start with 3, landlines with 0; 6 to 11 digits in all
     + _DIGIT_SEP
