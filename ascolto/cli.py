@@ -7,6 +7,8 @@ Exit codes: 0 done, 1 done but some inputs were quarantined, 2 bad invocation or
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -70,6 +72,7 @@ def _run(
     _prepare_prefect(verbose)
     from pipeline.config import ConfigError
     from pipeline.ingest import InputError
+    from pipeline.lock import DataDirLocked
     from pipeline.transcribe import ModelError
 
     try:
@@ -83,7 +86,7 @@ def _run(
             config=config,
             notice=notice,
         )
-    except (InputError, ConfigError, ModelError) as exc:
+    except (InputError, ConfigError, ModelError, DataDirLocked) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     _print_summary(summary)
@@ -145,24 +148,35 @@ def run(
 def demo(
     data_dir: DataDir = Path("ascolto-data"),
     config: ConfigOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="only the first N demo recordings")
+    ] = None,
     verbose: Verbose = 0,
 ) -> None:
     """Run the whole pipeline on the shipped SYNTHETIC demo and print the report path."""
-    if not (DEMO_DIR / "manifest.csv").is_file():
+    import tempfile
+
+    manifest = DEMO_DIR / "manifest.csv"
+    if not manifest.is_file():
         typer.secho(
             f"error: demo data not found in {DEMO_DIR} (run from a clone of the repository)",
             err=True,
         )
         raise typer.Exit(2)
-    _run(
-        DEMO_DIR / "recordings",
-        DEMO_DIR / "manifest.csv",
-        DEMO_DIR / "cases.csv",
-        data_dir,
-        config,
-        verbose,
-        notice=SYNTHETIC_NOTICE,
-    )
+    with tempfile.TemporaryDirectory(prefix="ascolto-demo-") as tmp:
+        if limit is not None:
+            lines = manifest.read_text(encoding="utf-8").splitlines()
+            manifest = Path(tmp) / "manifest.csv"
+            manifest.write_text("\n".join(lines[: limit + 1]) + "\n", encoding="utf-8")
+        _run(
+            DEMO_DIR / "recordings",
+            manifest,
+            DEMO_DIR / "cases.csv",
+            data_dir,
+            config,
+            verbose,
+            notice=SYNTHETIC_NOTICE,
+        )
 
 
 def _settings(config: Path | None):  # noqa: ANN202
@@ -218,6 +232,18 @@ def _require_store(data_dir: Path) -> None:
         raise typer.Exit(2)
 
 
+@contextmanager
+def _locked(data_dir: Path, action: str) -> Iterator[None]:
+    from pipeline.lock import DataDirLocked, data_dir_lock
+
+    try:
+        with data_dir_lock(data_dir, action):
+            yield
+    except DataDirLocked as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
 def _print_deletion(deletion) -> None:  # noqa: ANN001
     typer.echo(
         f"{deletion.action}: erased {deletion.recordings} recordings, {deletion.cases} cases, "
@@ -243,12 +269,12 @@ def forget(
         typer.secho("error: give exactly one of --case or --customer", err=True)
         raise typer.Exit(2)
     _require_store(data_dir)
-    with Store(data_dir) as store:
-        try:
+    try:
+        with _locked(data_dir, "forget"), Store(data_dir) as store:
             deletion = forget_subject(store, data_dir, case_id=case, customer_id=customer)
-        except SubjectNotFound as exc:
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(2) from None
+    except SubjectNotFound as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     _print_deletion(deletion)
 
 
@@ -267,7 +293,7 @@ def purge(
 
     days = older_than if older_than is not None else _settings(config).retention.days
     _require_store(data_dir)
-    with Store(data_dir) as store:
+    with _locked(data_dir, "purge"), Store(data_dir) as store:
         deletion = purge_old(store, data_dir, days)
     _print_deletion(deletion)
 
@@ -547,6 +573,43 @@ def evaluate(
         f"{metrics['sentiment_macro_f1']}, threatened F1 {metrics['threatened']['f1']}, "
         f"theme micro-F1 {metrics['theme_micro_f1']}"
     )
+
+
+@app.command()
+def status(
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """What is done, pending or stale (config or model changed) in a data directory."""
+    import json
+
+    from pipeline.stages import StageKeys
+    from pipeline.status import store_status
+    from pipeline.store import Store
+    from pipeline.transcribe import make_transcriber
+
+    settings = _settings(config)
+    _require_store(data_dir)
+    keys = StageKeys.from_settings(settings, make_transcriber(settings.asr).model_id)
+    current = {"transcribe": keys.transcript, "classify": keys.classify, "embed": keys.embed}
+    with Store(data_dir, read_only=True) as store:
+        report = store_status(store, current)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    typer.echo(f"{data_dir}: {report['recordings']} recordings")
+    for stage, c in report["stages"].items():
+        typer.echo(f"  {stage:10} done {c['done']}, pending {c['pending']}, stale {c['stale']}")
+    for m in report["models"]:
+        typer.echo(f"  ASR: {m['backend']} {m['model']}")
+    for run in report["last_runs"]:
+        took = f"{run['duration_s']:.0f} s" if run["duration_s"] is not None else "unfinished"
+        typer.echo(f"  run {run['run_id']} {run['status']} {run['started_at']} ({took})")
+    for q in report["quarantined_last_run"]:
+        typer.echo(f"  quarantined [{q['stage']}] {q['source']}: {q['reason']}")
+    if report["erasures"]:
+        typer.echo(f"  erasures recorded: {report['erasures']}")
 
 
 models_app = typer.Typer(help="Model files: conversions for the optional backends.")

@@ -20,6 +20,7 @@ from prefect.cache_policies import NONE
 from pipeline import stages
 from pipeline.audio import AudioError
 from pipeline.config import Settings, load_settings
+from pipeline.lock import data_dir_lock
 from pipeline.records import Quarantined, Recording
 from pipeline.store import Store
 from pipeline.transcribe import make_transcriber
@@ -133,7 +134,7 @@ def process_recordings(
     embedder = _INJECTED.get("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
     run_id = uuid.uuid4().hex[:12]
-    with Store(data_dir) as store:
+    with data_dir_lock(data_dir, "run"), Store(data_dir) as store:
         store.start_run(run_id, keys.classify)
         try:
             recordings, rejected, erased = ingest_task(

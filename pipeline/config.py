@@ -173,9 +173,7 @@ def _jsonable(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Load settings from YAML (the shipped default when no path is given)."""
-    path = path or DEFAULT_CONFIG
+def _read_config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     try:
@@ -184,14 +182,36 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    base = path.parent
-    for key in ("themes_file", "interview_file"):
+    for key in ("themes_file", "interview_file"):  # relative to the file that names them
         if key in raw:
-            raw[key] = (base / raw[key]).resolve()
+            raw[key] = (path.parent / raw[key]).resolve()
+    return raw
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load the shipped defaults, overridden by the keys of `path` when one is given.
+
+    A user's file only needs the settings it changes: everything else keeps the value in
+    configs/default.yaml (not the code's defaults), so results stay comparable across runs.
+    """
+    raw = _read_config(DEFAULT_CONFIG)
+    if path is not None and path.resolve() != DEFAULT_CONFIG.resolve():
+        raw = _merge(raw, _read_config(path))
     try:
         return Settings(**raw)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: invalid settings:\n{exc}") from exc
+        where = path or DEFAULT_CONFIG
+        raise ConfigError(f"{where}: invalid settings:\n{exc}") from exc
 
 
 def load_yaml(path: Path) -> Any:

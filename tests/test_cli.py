@@ -127,3 +127,14 @@ def test_classify_and_evaluate_commands(tmp_path):
     figures = json.loads(metrics.read_text(encoding="utf-8"))
     assert figures["examples"] == 4 and figures["threatened"]["f1"] == 1.0
     assert figures["themes"]["LEGAL_THREAT"]["recall"] == 1.0
+
+
+def test_demo_limit_runs_only_the_first_recordings(tmp_path):
+    from flows.process import use_models
+    from pipeline.embed import FakeEmbedder
+    from pipeline.transcribe import FakeTranscriber
+
+    with use_models(transcriber=FakeTranscriber(), embedder=FakeEmbedder()):
+        result = runner.invoke(app, ["demo", "--limit", "2", "--data-dir", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    assert "recordings 2: transcribed 2, cached 0" in result.output

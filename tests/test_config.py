@@ -39,3 +39,16 @@ def test_stage_key_changes_only_with_its_own_section():
     other_classifier = Settings(classify={"negation_window": 2})
     assert base.stage_key("asr") == other_classifier.stage_key("asr")
     assert base.stage_key("classify") != other_classifier.stage_key("classify")
+
+
+def test_a_partial_config_overrides_only_its_keys(tmp_path):
+    from pipeline.config import load_settings
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(
+        "classify:\n  negation_window: 6\nredact:\n  pseudonyms: true\n", encoding="utf-8"
+    )
+    shipped, merged = load_settings(), load_settings(mine)
+    assert merged.classify.negation_window == 6 and merged.redact.pseudonyms
+    assert merged.redact.allow_list == shipped.redact.allow_list  # from default.yaml, not code
+    assert merged.themes_file == shipped.themes_file

@@ -246,3 +246,32 @@ def test_hostile_agency_names_stay_inert_in_reports_and_exports(batch, fake, tmp
     assert result.exit_code == 0, result.output
     alone = one.read_text(encoding="utf-8")
     assert script not in alone and "HYPERLINK" not in alone  # the other agency is not named
+
+
+def test_status_tells_done_pending_and_stale(batch, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+    from pipeline.config import load_settings
+    from pipeline.transcribe import make_transcriber
+
+    fake = FakeTranscriber(TEXTS)
+    fake.model_id = make_transcriber(load_settings().asr).model_id  # as if the real model ran
+    data = tmp_path / "data"
+    run_flow(batch, data, fake)
+    runner = CliRunner()
+    now = runner.invoke(app, ["status", "--json", "--data-dir", str(data)])
+    assert now.exit_code == 0, now.output
+    report = json.loads(now.output)
+    assert report["recordings"] == 3 and report["last_runs"][0]["status"] == "completed"
+    assert report["stages"]["classify"] == {"done": 3, "stale": 0, "pending": 0}
+    config = tmp_path / "c.yaml"
+    config.write_text("classify:\n  negation_window: 6\n", encoding="utf-8")
+    changed = runner.invoke(
+        app, ["status", "--json", "--data-dir", str(data), "--config", str(config)]
+    )
+    stages = json.loads(changed.output)["stages"]
+    assert stages["classify"] == {"done": 0, "stale": 3, "pending": 3}
+    assert stages["transcribe"] == {"done": 3, "stale": 0, "pending": 0}
