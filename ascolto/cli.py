@@ -7,7 +7,7 @@ Exit codes: 0 done, 1 done but some inputs were quarantined, 2 bad invocation or
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -34,6 +34,8 @@ DataDir = Annotated[Path, typer.Option("--data-dir", help="where the DuckDB stor
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", help="settings YAML (default: configs/default.yaml)")
 ]
+JsonlIn = Annotated[Path, typer.Argument(help='JSON Lines, one {"id": ..., "text": ...} per line')]
+JsonlOut = Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")]
 Verbose = Annotated[int, typer.Option("--verbose", "-v", count=True, help="more logging (-v, -vv)")]
 
 
@@ -191,35 +193,22 @@ def _settings(config: Path | None):  # noqa: ANN202
 
 @app.command()
 def redact(
-    input_file: Annotated[
-        Path, typer.Argument(help='JSON Lines, one {"id": ..., "text": ...} per line')
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")],
+    input_file: JsonlIn,
+    output: JsonlOut,
     config: ConfigOpt = None,
 ) -> None:
     """Remove personal data from texts: adds "redacted" and "entities" (offsets) to each line."""
-    import json
-
     from pipeline.redact import Pseudonyms, Redactor
-    from pipeline.report import write_atomic
 
     settings = _settings(config).redact
     redactor = Redactor(settings.entities, allow_list=settings.allow_list)
-    records, bad = _read_jsonl(input_file)
-    out = []
-    for _, record in records:
-        text = record["text"]
-        pseudonyms = Pseudonyms() if settings.pseudonyms else None
-        result = redactor.redact(text, pseudonyms)
-        record["redacted"] = result.text
-        record["entities"] = [
-            {"type": e.type, "start": e.start, "end": e.end} for e in result.entities
-        ]
-        out.append(json.dumps(record, ensure_ascii=False))
-    write_atomic(output, "\n".join(out) + ("\n" if out else ""))
-    typer.echo(f"redacted {len(out)} lines into {output}" + (f"; skipped {bad}" if bad else ""))
-    if bad:
-        raise typer.Exit(1)
+
+    def add_redaction(record: dict) -> dict:
+        result = redactor.redact(record["text"], Pseudonyms() if settings.pseudonyms else None)
+        entities = [{"type": e.type, "start": e.start, "end": e.end} for e in result.entities]
+        return {"redacted": result.text, "entities": entities}
+
+    _map_jsonl(input_file, output, add_redaction, "redacted")
 
 
 def _require_store(data_dir: Path) -> None:
@@ -488,41 +477,49 @@ def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict]], int]:
     return records, skipped
 
 
+def _map_jsonl(source: Path, output: Path, fields: Callable[[dict], dict], verb: str) -> None:
+    """Add `fields(record)` to every good line of `source`, write `output`; exit 1 if any skipped."""
+    import json
+
+    from pipeline.report import write_atomic
+
+    records, skipped = _read_jsonl(source)
+    out = [json.dumps(record | fields(record), ensure_ascii=False) for _, record in records]
+    write_atomic(output, "\n".join(out) + ("\n" if out else ""))
+    typer.echo(
+        f"{verb} {len(out)} lines into {output}" + (f"; skipped {skipped}" if skipped else "")
+    )
+    if skipped:
+        raise typer.Exit(1)
+
+
+def _rule_classifier(settings):  # noqa: ANN001, ANN202
+    from pipeline.classify import RuleClassifier, load_taxonomy
+
+    return RuleClassifier(load_taxonomy(settings.themes_file), settings.classify.negation_window)
+
+
 @app.command()
 def classify(
-    input_file: Annotated[
-        Path, typer.Argument(help='JSON Lines, one {"id": ..., "text": ...} per line')
-    ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSON Lines to write")],
+    input_file: JsonlIn,
+    output: JsonlOut,
     config: ConfigOpt = None,
 ) -> None:
     """Sentiment, themes, "felt threatened" and the evidence words for each text."""
-    import json
+    classifier = _rule_classifier(_settings(config))
 
-    from pipeline.classify import RuleClassifier, load_taxonomy
-    from pipeline.report import write_atomic
-
-    settings = _settings(config)
-    classifier = RuleClassifier(
-        load_taxonomy(settings.themes_file), settings.classify.negation_window
-    )
-    records, skipped = _read_jsonl(input_file)
-    out = []
-    for _, record in records:
+    def add_labels(record: dict) -> dict:
         label = classifier.classify(record["text"])
-        record.update(
-            sentiment=label.sentiment,
-            sentiment_scores=label.sentiment_scores,
-            themes=label.themes,
-            theme_scores=label.theme_scores,
-            threatened=label.threatened,
-            evidence=label.evidence,
-        )
-        out.append(json.dumps(record, ensure_ascii=False))
-    write_atomic(output, "\n".join(out) + ("\n" if out else ""))
-    typer.echo(f"classified {len(out)} texts into {output} ({classifier.method})")
-    if skipped:
-        raise typer.Exit(1)
+        return {
+            "sentiment": label.sentiment,
+            "sentiment_scores": label.sentiment_scores,
+            "themes": label.themes,
+            "theme_scores": label.theme_scores,
+            "threatened": label.threatened,
+            "evidence": label.evidence,
+        }
+
+    _map_jsonl(input_file, output, add_labels, f"classified ({classifier.method})")
 
 
 @app.command()
@@ -538,14 +535,11 @@ def evaluate(
     """Sentiment macro-F1, threatened F1, per-theme and micro F1 against human labels."""
     import json
 
-    from pipeline.classify import SENTIMENTS, RuleClassifier, load_taxonomy
+    from pipeline.classify import SENTIMENTS
     from pipeline.evaluate import Example
     from pipeline.evaluate import evaluate as run_evaluation
 
-    settings = _settings(config)
-    classifier = RuleClassifier(
-        load_taxonomy(settings.themes_file), settings.classify.negation_window
-    )
+    classifier = _rule_classifier(_settings(config))
     examples = []
     for number, r in _read_jsonl(labelled)[0]:
         if r.get("sentiment") not in SENTIMENTS or not isinstance(r.get("themes", []), list):

@@ -72,11 +72,7 @@ def scorecard_by_month_table(store: Store, scoring: ScoringConfig | None = None)
     )
     if latest.empty:
         return pd.DataFrame()
-    interviews = store.query(
-        "SELECT i.*, r.agency_id, r.case_id, r.interview_date FROM interview_labels i "
-        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ?",
-        [latest["config_hash"].iloc[0]],
-    )
+    interviews = store.interview_labels(latest["config_hash"].iloc[0])
     cases = store.query("SELECT * FROM cases")
     return scorecard_by_period(interviews, cases, scoring or ScoringConfig())
 

@@ -208,7 +208,6 @@ class Redactor:
         entities = self.find(text)
         if not entities:
             return Redaction(text, [])
-        from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
 
         if pseudonyms is not None:  # number them in reading order, not Presidio's
@@ -220,7 +219,7 @@ class Redactor:
                 return OperatorConfig("replace", {"new_value": f"[{kind}]"})
             return OperatorConfig("custom", {"lambda": lambda v: pseudonyms.name_for(kind, v)})
 
-        result = _anonymizer(AnonymizerEngine).anonymize(
+        result = _anonymizer().anonymize(
             text,
             [RecognizerResult(e.type, e.start, e.end, 1.0) for e in entities],
             operators={kind: operator(kind) for kind in {e.type for e in entities}},
@@ -229,8 +228,11 @@ class Redactor:
 
 
 @lru_cache(maxsize=1)
-def _anonymizer(engine_class: Any) -> Any:
-    return engine_class()
+def _anonymizer() -> Any:
+    """Presidio's anonymizer, built once."""
+    from presidio_anonymizer import AnonymizerEngine
+
+    return AnonymizerEngine()
 
 
 def _resolve_overlaps(found: list[Entity]) -> list[Entity]:

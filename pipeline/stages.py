@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.audio import Audio, decode
 from pipeline.charts import empathy_vs_recovery, losses, monthly_trend, themes_by_agency
-from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
+from pipeline.classify import RuleClassifier, Taxonomy, load_taxonomy, summarize_interview
 from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
@@ -282,11 +282,7 @@ def topics_stage(store: Store, settings: Settings, keys: StageKeys) -> dict[str,
 # -- scoring + report ----------------------------------------------------------------------
 def interviews_frame(store: Store, keys: StageKeys) -> pd.DataFrame:
     """Interview labels joined to recording metadata, for the current keys."""
-    return store.query(
-        "SELECT i.*, r.agency_id, r.case_id, r.interview_date, r.file FROM interview_labels i "
-        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? ORDER BY r.file",
-        [keys.classify],
-    )
+    return store.interview_labels(keys.classify)
 
 
 def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.DataFrame:
@@ -374,7 +370,9 @@ def _pool_others(frame: pd.DataFrame, agency: str) -> pd.DataFrame:
     )
 
 
-def _theme_rows(interviews: pd.DataFrame, agencies: list[str], taxonomy, lang: str) -> list[dict]:  # noqa: ANN001
+def _theme_rows(
+    interviews: pd.DataFrame, agencies: list[str], taxonomy: Taxonomy, lang: str
+) -> list[dict]:
     rows = []
     for theme in taxonomy.themes:
         shares = []
@@ -392,7 +390,9 @@ def _theme_rows(interviews: pd.DataFrame, agencies: list[str], taxonomy, lang: s
     return rows
 
 
-def _verbatims(interviews: pd.DataFrame, taxonomy, lang: str, per_theme: int) -> list[dict]:  # noqa: ANN001
+def _verbatims(
+    interviews: pd.DataFrame, taxonomy: Taxonomy, lang: str, per_theme: int
+) -> list[dict]:
     blocks = []
     for theme in taxonomy.themes:
         quotes = [

@@ -275,6 +275,14 @@ class Store:
         self._replace("utterances", "recording_id = ?", rec, utterances)
         self._replace("transcripts", where, key, meta)
 
+    def interview_labels(self, classify_key: str) -> pd.DataFrame:
+        """Interview labels under one classify key, joined to their recording's metadata."""
+        return self.query(
+            "SELECT i.*, r.agency_id, r.case_id, r.interview_date, r.file FROM interview_labels i "
+            "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? ORDER BY r.file",
+            [classify_key],
+        )
+
     def language_mismatches(self, transcript_key: str) -> list[str]:
         """Files whose detected language differs from the forced one (detection must be on)."""
         return self.query(

@@ -120,20 +120,14 @@ def to_openai(ct2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     out["encoder.positional_embedding"] = ct2["encoder/position_encodings/encodings"]
     for i in range(_layers(ct2, "encoder")):
         src, dst = f"encoder/layer_{i}", f"encoder.blocks.{i}"
-        weights, biases = _split(ct2, f"{src}/self_attention/linear_0", 3)
-        _attention(out, weights, biases, ["query", "key", "value"], f"{dst}.attn")
-        _linear(out, ct2, f"{src}/self_attention/linear_1", f"{dst}.attn.out")
-        _norm(out, ct2, f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
+        _self_attention(out, ct2, src, dst)
         _mlp(out, ct2, src, dst)
     _norm(out, ct2, "encoder/layer_norm", "encoder.ln_post")
     out["decoder.token_embedding.weight"] = ct2["decoder/embeddings/weight"]
     out["decoder.positional_embedding"] = ct2["decoder/position_encodings/encodings"]
     for i in range(_layers(ct2, "decoder")):
         src, dst = f"decoder/layer_{i}", f"decoder.blocks.{i}"
-        weights, biases = _split(ct2, f"{src}/self_attention/linear_0", 3)
-        _attention(out, weights, biases, ["query", "key", "value"], f"{dst}.attn")
-        _linear(out, ct2, f"{src}/self_attention/linear_1", f"{dst}.attn.out")
-        _norm(out, ct2, f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
+        _self_attention(out, ct2, src, dst)
         _linear(out, ct2, f"{src}/attention/linear_0", f"{dst}.cross_attn.query")
         weights, biases = _split(ct2, f"{src}/attention/linear_1", 2)
         _attention(out, weights, biases, ["key", "value"], f"{dst}.cross_attn")
@@ -142,6 +136,13 @@ def to_openai(ct2: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         _mlp(out, ct2, src, dst)
     _norm(out, ct2, "decoder/layer_norm", "decoder.ln")
     return out
+
+
+def _self_attention(out: dict, ct2: dict, src: str, dst: str) -> None:
+    weights, biases = _split(ct2, f"{src}/self_attention/linear_0", 3)
+    _attention(out, weights, biases, ["query", "key", "value"], f"{dst}.attn")
+    _linear(out, ct2, f"{src}/self_attention/linear_1", f"{dst}.attn.out")
+    _norm(out, ct2, f"{src}/self_attention/layer_norm", f"{dst}.attn_ln")
 
 
 def _mlp(out: dict, ct2: dict, src: str, dst: str) -> None:
