@@ -203,15 +203,19 @@ def test_quotes_the_recognizer_was_unsure_of_are_marked(batch, tmp_path):
 def test_scorecard_is_published_as_prefect_artifacts(batch, fake, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     _run(batch, fake, tmp_path / "data")
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(any_=["agency-scorecard", "agency-report"])
-            )
+            ),
+            sort=ArtifactSort.CREATED_DESC,
         )
-    kinds = {a.key: a for a in artifacts}
+    kinds: dict = {}
+    for artifact in artifacts:  # other tests' flow runs publish under the same keys: newest wins
+        kinds.setdefault(artifact.key, artifact)
     assert {"agency-scorecard", "agency-report"} <= set(kinds)
     assert (
         "AG1" in str(kinds["agency-scorecard"].data)
