@@ -208,7 +208,7 @@ def redact(
         entities = [{"type": e.type, "start": e.start, "end": e.end} for e in result.entities]
         return {"redacted": result.text, "entities": entities}
 
-    _map_jsonl(input_file, output, add_redaction, "redacted")
+    _map_jsonl(input_file, output, lambda rs: [add_redaction(r) for r in rs], "redacted")
 
 
 def _require_store(data_dir: Path) -> None:
@@ -477,14 +477,17 @@ def _read_jsonl(path: Path) -> tuple[list[tuple[int, dict]], int]:
     return records, skipped
 
 
-def _map_jsonl(source: Path, output: Path, fields: Callable[[dict], dict], verb: str) -> None:
-    """Add `fields(record)` to every good line of `source`, write `output`; exit 1 if any skipped."""
+def _map_jsonl(
+    source: Path, output: Path, fields: Callable[[list[dict]], list[dict]], verb: str
+) -> None:
+    """Add `fields(records)[i]` to every good line of `source`, write `output`; exit 1 if any skipped."""
     import json
 
     from pipeline.report import write_atomic
 
     records, skipped = _read_jsonl(source)
-    out = [json.dumps(record | fields(record), ensure_ascii=False) for _, record in records]
+    good = [record for _, record in records]
+    out = [json.dumps(r | f, ensure_ascii=False) for r, f in zip(good, fields(good), strict=True)]
     write_atomic(output, "\n".join(out) + ("\n" if out else ""))
     typer.echo(
         f"{verb} {len(out)} lines into {output}" + (f"; skipped {skipped}" if skipped else "")
@@ -493,10 +496,22 @@ def _map_jsonl(source: Path, output: Path, fields: Callable[[dict], dict], verb:
         raise typer.Exit(1)
 
 
-def _rule_classifier(settings):  # noqa: ANN001, ANN202
-    from pipeline.classify import RuleClassifier, load_taxonomy
+def _classifier(settings):  # noqa: ANN001, ANN202
+    from pipeline.classify import make_classifier
 
-    return RuleClassifier(load_taxonomy(settings.themes_file), settings.classify.negation_window)
+    return make_classifier(settings)
+
+
+def _label_fields(label) -> dict:  # noqa: ANN001
+    fields = {
+        "sentiment": label.sentiment,
+        "sentiment_scores": label.sentiment_scores,
+        "themes": label.themes,
+        "theme_scores": label.theme_scores,
+        "threatened": label.threatened,
+        "evidence": label.evidence,
+    }
+    return fields | ({"note": label.note} if label.note else {})
 
 
 @app.command()
@@ -506,20 +521,44 @@ def classify(
     config: ConfigOpt = None,
 ) -> None:
     """Sentiment, themes, "felt threatened" and the evidence words for each text."""
-    classifier = _rule_classifier(_settings(config))
+    classifier = _classifier(_settings(config))
 
-    def add_labels(record: dict) -> dict:
-        label = classifier.classify(record["text"])
-        return {
-            "sentiment": label.sentiment,
-            "sentiment_scores": label.sentiment_scores,
-            "themes": label.themes,
-            "theme_scores": label.theme_scores,
-            "threatened": label.threatened,
-            "evidence": label.evidence,
-        }
+    def add_labels(records: list[dict]) -> list[dict]:
+        return [_label_fields(x) for x in classifier.classify_many([r["text"] for r in records])]
 
     _map_jsonl(input_file, output, add_labels, f"classified ({classifier.method})")
+
+
+def _labelled(path: Path) -> list:
+    """Labelled examples from JSON Lines; bad lines are named and skipped, none at all exits 2."""
+    from pipeline.classify import SENTIMENTS
+    from pipeline.evaluate import Example
+
+    examples = []
+    for number, r in _read_jsonl(path)[0]:
+        themes = r.get("themes", [])
+        if r.get("sentiment") not in SENTIMENTS or not isinstance(themes, list):
+            typer.secho(
+                f"{path}:{number}: skipped, sentiment must be one of {SENTIMENTS} and themes a list",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+            continue
+        examples.append(
+            Example(str(r.get("id", number)), r["text"], r["sentiment"], frozenset(themes))
+        )
+    if not examples:
+        typer.secho(f"error: no usable labelled lines in {path}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    return examples
+
+
+def _metrics_line(metrics: dict) -> str:
+    return (
+        f"{metrics['examples']} examples ({metrics['classifier']}): sentiment macro-F1 "
+        f"{metrics['sentiment_macro_f1']}, threatened F1 {metrics['threatened']['f1']}, "
+        f"theme micro-F1 {metrics['theme_micro_f1']}"
+    )
 
 
 @app.command()
@@ -535,38 +574,55 @@ def evaluate(
     """Sentiment macro-F1, threatened F1, per-theme and micro F1 against human labels."""
     import json
 
-    from pipeline.classify import SENTIMENTS
-    from pipeline.evaluate import Example
     from pipeline.evaluate import evaluate as run_evaluation
 
-    classifier = _rule_classifier(_settings(config))
-    examples = []
-    for number, r in _read_jsonl(labelled)[0]:
-        if r.get("sentiment") not in SENTIMENTS or not isinstance(r.get("themes", []), list):
-            typer.secho(
-                f"{labelled}:{number}: skipped, sentiment must be one of {SENTIMENTS} and "
-                "themes a list",
-                fg=typer.colors.YELLOW,
-                err=True,
-            )
-            continue
-        examples.append(
-            Example(
-                str(r.get("id", number)), r["text"], r["sentiment"], frozenset(r.get("themes", []))
-            )
-        )
-    if not examples:
-        typer.secho(f"error: no usable labelled lines in {labelled}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2)
-    metrics = run_evaluation(examples, classifier)
-    text = json.dumps(metrics, indent=2, ensure_ascii=False)
+    examples = _labelled(labelled)
+    metrics = run_evaluation(examples, _classifier(_settings(config)))
     if output is not None:
-        output.write_text(text + "\n", encoding="utf-8")
-    typer.echo(
-        f"{metrics['examples']} examples ({metrics['classifier']}): sentiment macro-F1 "
-        f"{metrics['sentiment_macro_f1']}, threatened F1 {metrics['threatened']['f1']}, "
-        f"theme micro-F1 {metrics['theme_micro_f1']}"
+        output.write_text(
+            json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    typer.echo(_metrics_line(metrics))
+
+
+@app.command()
+def train(
+    labelled: Annotated[
+        Path, typer.Argument(help='training JSON Lines: {"id", "text", "sentiment", "themes"}')
+    ],
+    dev: Annotated[
+        Path | None, typer.Option("--dev", help="labelled JSON Lines evaluated, never fitted")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="folder for the heads (default: classify.heads)"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="cross-validation folds and spoken copies")] = 13,
+    config: ConfigOpt = None,
+) -> None:
+    """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md."""
+    from pipeline.classify import load_taxonomy
+    from pipeline.embed import make_embedder
+    from pipeline.train import train_and_save
+
+    settings = _settings(config)
+    folder = output or settings.classify.heads
+    train_examples = _labelled(labelled)
+    dev_examples = _labelled(dev) if dev is not None else []
+    result = train_and_save(
+        train_examples,
+        dev_examples,
+        load_taxonomy(settings.themes_file),
+        make_embedder(settings.embed),
+        settings.embed,
+        settings.classify,
+        folder,
+        seed=seed,
+        sources={"train": str(labelled), "dev": str(dev) if dev else None},
     )
+    typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
+    if result.get("dev"):
+        typer.echo("dev: " + _metrics_line(result["dev"]))
 
 
 @app.command()

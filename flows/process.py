@@ -7,6 +7,7 @@ Logs carry ids and counts only, never transcript text.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -146,8 +147,8 @@ def process_recordings(
             if failed:
                 rejected = rejected + failed
                 store.add_quarantine(run_id, rejected)
-            classified = classify_task(store, settings, keys)
             embedded = embed_task(store, keys, embedder)
+            classified = classify_task(store, settings, keys, embedder)
             topics = topics_task(store, settings, keys)
             scorecard = score_task(store, settings, keys, run_id)
             report = report_task(
@@ -166,7 +167,7 @@ def process_recordings(
             "run_id": run_id,
             "recordings": len(recordings),
             "skipped_erased": erased,
-            "keys": {"transcript": keys.transcript, "classify": keys.classify, "embed": keys.embed},
+            "keys": dataclasses.asdict(keys),
             "topics_key": str(topics["topics_key"]),
             "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,

@@ -100,10 +100,23 @@ class EmbedConfig(_Strict):
 
 
 class ClassifyConfig(_Strict):
-    """Theme and sentiment rules (the taxonomy itself lives in themes.yaml)."""
+    """Sentiment and theme classifier (the taxonomy itself lives in themes.yaml)."""
 
+    method: Literal["hybrid", "rules"] = Field(
+        "hybrid", description="hybrid: trained heads + cues; rules: cues from themes.yaml only"
+    )
+    heads: Path = Field(
+        CONFIG_DIR.parent / "models" / "classifier",
+        description="folder written by `ascolto train` (heads.json + heads.npz)",
+    )
     negation_window: int = Field(
         4, ge=0, le=10, description="tokens before a cue that can negate it"
+    )
+    example_similarity: float = Field(
+        0.5, ge=0, le=1, description="cosine to a theme's examples that detects an untrained theme"
+    )
+    max_chars: int = Field(
+        5000, ge=100, description="longer texts are classified on their first max_chars characters"
     )
 
 
@@ -185,6 +198,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     for key in ("themes_file", "interview_file"):  # relative to the file that names them
         if key in raw:
             raw[key] = (path.parent / raw[key]).resolve()
+    classify = raw.get("classify")
+    if isinstance(classify, dict) and "heads" in classify:
+        classify["heads"] = (path.parent / classify["heads"]).resolve()
     return raw
 
 

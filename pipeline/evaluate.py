@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.classify import SENTIMENTS, RuleClassifier
+from pipeline.classify import SENTIMENTS, HybridClassifier
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def evaluate(examples: Iterable[Example], classifier: RuleClassifier) -> dict[str, Any]:
+def evaluate(examples: Iterable[Example], classifier: HybridClassifier) -> dict[str, Any]:
     """Compare the classifier's labels with the human ones."""
+    examples = list(examples)
     threatened_codes = classifier.taxonomy.threatened
     codes = [t.code for t in classifier.taxonomy.themes]
     sentiment_counts = {s: [0, 0, 0] for s in SENTIMENTS}  # tp, fp, fn
     theme_counts = {c: [0, 0, 0] for c in codes}
     threat = [0, 0, 0]
     correct = total = 0
-    for ex in examples:
-        label = classifier.classify(ex.text)
+    for ex, label in zip(
+        examples, classifier.classify_many([e.text for e in examples]), strict=True
+    ):
         total += 1
         correct += label.sentiment == ex.sentiment
         for s in SENTIMENTS:

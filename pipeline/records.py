@@ -82,3 +82,4 @@ class UtteranceLabel:
     theme_scores: dict[str, float]
     threatened: bool
     evidence: dict[str, list[str]]
+    note: str | None = None  # why a text was not (fully) classified: empty, not Italian, truncated

@@ -15,13 +15,20 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from pipeline import __version__
 from pipeline.audio import Audio, decode
 from pipeline.charts import empathy_vs_recovery, losses, monthly_trend, themes_by_agency
-from pipeline.classify import RuleClassifier, Taxonomy, load_taxonomy, summarize_interview
+from pipeline.classify import (
+    Taxonomy,
+    classifier_fingerprint,
+    load_taxonomy,
+    make_classifier,
+    summarize_interview,
+)
 from pipeline.config import Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
@@ -50,6 +57,7 @@ class StageKeys:
     transcript: str
     classify: str
     embed: str
+    classifier: str = ""  # method and weights digest, shown in reports
 
     @classmethod
     def from_settings(cls, settings: Settings, transcriber_id: str = "") -> StageKeys:
@@ -61,11 +69,18 @@ class StageKeys:
             "redact",
             extra=[redactor_fingerprint(), _file_hash(settings.interview_file), transcriber_id],
         )
+        # The heads folder is identified by its weights digest, not its path on this machine.
+        classifier = classifier_fingerprint(settings)
         classify = settings.stage_key(
-            "classify", extra=[transcript, RuleClassifier.method, _file_hash(settings.themes_file)]
+            extra=[
+                transcript,
+                settings.classify.model_dump(mode="json", exclude={"heads"}),
+                classifier,
+                _file_hash(settings.themes_file),
+            ]
         )
         embed = settings.stage_key("embed", extra=[transcript])
-        return cls(transcript=transcript, classify=classify, embed=embed)
+        return cls(transcript, classify, embed, classifier)
 
 
 # -- ingest --------------------------------------------------------------------------------
@@ -161,18 +176,29 @@ def save_transcript(store: Store, transcript: Transcript) -> None:
 
 
 # -- classify ------------------------------------------------------------------------------
-def classify_pending(store: Store, settings: Settings, keys: StageKeys) -> dict[str, int]:
-    """Label customer utterances of recordings not yet labelled under the classify key."""
+def classify_pending(
+    store: Store, settings: Settings, keys: StageKeys, embedder: Embedder
+) -> dict[str, int]:
+    """Label customer utterances of recordings not yet labelled under the classify key.
+
+    Runs after `embed_pending`: when the heads were trained on the configured embedder, the
+    stored utterance embeddings are reused instead of computed again.
+    """
     taxonomy = load_taxonomy(settings.themes_file)
-    classifier = RuleClassifier(taxonomy, settings.classify.negation_window)
+    classifier = make_classifier(settings, embedder)
     utterances = store.customer_utterances(keys.transcript)
     done = store.labelled_ids(keys.classify)
     transcribed = store.transcribed_ids(keys.transcript)
     todo = sorted(transcribed - done)
+    stored = (
+        store.embedded(keys.embed).set_index(["recording_id", "utt_idx"])["vector"]
+        if todo and classifier.embedder_id == embedder.model_id
+        else None
+    )
     for recording_id in todo:
         rows = utterances[utterances["recording_id"] == recording_id]
         texts = rows["text"].tolist()
-        labels = [classifier.classify(text) for text in texts]
+        labels = classifier.classify_many(texts, _stored_vectors(stored, recording_id, rows))
         utt_frame = pd.DataFrame(
             [
                 {
@@ -213,6 +239,18 @@ def classify_pending(store: Store, settings: Settings, keys: StageKeys) -> dict[
         )
         store.save_labels(recording_id, keys.classify, utt_frame, interview)
     return {"classified": len(todo), "cached": len(transcribed & done)}
+
+
+def _stored_vectors(stored: pd.Series | None, recording_id: str, rows: pd.DataFrame) -> Any:
+    """This recording's stored embeddings in utterance order, or None if any is missing."""
+    if stored is None:
+        return None
+    index = [(recording_id, int(i)) for i in rows["utt_idx"]]
+    if not all(i in stored.index for i in index):
+        return None
+    import numpy as np
+
+    return np.vstack([stored.loc[i] for i in index]) if index else None
 
 
 # -- embed + topics ------------------------------------------------------------------------
@@ -432,7 +470,7 @@ def _report_meta(
             "ASR": "; ".join(f"{b} {m}" for b, m in models.itertuples(index=False)) or "–",
             "transcript key": keys.transcript,
             "classify key": keys.classify,
-            "classifier": RuleClassifier.method,
+            "classifier": keys.classifier,
             "embed key": keys.embed,
             "topics": f"{model['method'].iloc[0]} ({topics_key_})" if len(model) else "–",
             "run": run_id,

@@ -1,17 +1,30 @@
+"""The shipped classifier (trained heads + cues) and the taxonomy-as-data contract."""
+
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from pipeline.classify import RuleClassifier, load_taxonomy, summarize_interview
-from pipeline.config import ConfigError, load_settings
+from pipeline.classify import (
+    HybridClassifier,
+    classifier_fingerprint,
+    load_taxonomy,
+    make_classifier,
+    summarize_interview,
+)
+from pipeline.config import ClassifyConfig, ConfigError, Settings, load_settings
+from pipeline.embed import FakeEmbedder
+from pipeline.evaluate import Example
 
-THEMES = load_settings().themes_file
+SETTINGS = load_settings()
+THEMES = SETTINGS.themes_file
 
 
 @pytest.fixture(scope="module")
-def classifier() -> RuleClassifier:
-    return RuleClassifier(load_taxonomy(THEMES))
+def classifier() -> HybridClassifier:
+    return make_classifier(SETTINGS)
 
 
 def test_threat_is_found_with_its_evidence(classifier):
@@ -19,7 +32,10 @@ def test_threat_is_found_with_its_evidence(classifier):
     label = classifier.classify(text)
     assert "LEGAL_THREAT" in label.themes and label.threatened
     assert label.sentiment == "negative"
-    assert all(span in text for span in label.evidence["LEGAL_THREAT"])
+    assert label.evidence["LEGAL_THREAT"] and all(
+        span in text for span in label.evidence["LEGAL_THREAT"]
+    )
+    assert sum(label.sentiment_scores.values()) == pytest.approx(1.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -27,66 +43,231 @@ def test_threat_is_found_with_its_evidence(classifier):
     [
         "non mi hanno mai minacciato, questo devo dirlo",
         "nessuno mi ha intimidito",
+        "non mi hanno messo fretta",
     ],
 )
-def test_negation_cancels_the_cue(classifier, text):
+def test_negation_cancels_the_threat(classifier, text):
     label = classifier.classify(text)
-    assert not label.threatened, label.evidence
+    assert not label.threatened, label
 
 
-def test_negation_does_not_cross_a_clause(classifier):
-    label = classifier.classify("non ho pagato perché mi hanno minacciato")
-    assert label.threatened
+def test_a_negator_does_not_reach_past_a_clause_break(classifier):
+    analysis = classifier.matcher.analyze_many(["non ho pagato perché mi hanno minacciato"])[0]
+    assert [c.negated for c in analysis.cues] == [False]
+    assert classifier.classify("non ho pagato perché mi hanno minacciato").threatened
 
 
-def test_irony_is_not_courtesy(classifier):
-    label = classifier.classify("gentilissimi, come no")
+@pytest.mark.parametrize("text", ["gentilissimi, come no", "sì sì, gentili, come no"])
+def test_irony_is_not_courtesy(classifier, text):
+    label = classifier.classify(text)
     assert "COURTESY" not in label.themes
     assert label.sentiment == "negative"
 
 
-def test_empty_and_foreign_text_are_neutral_without_themes(classifier):
-    for text in ["", "   ", "the weather is lovely today"]:
-        label = classifier.classify(text)
-        assert (label.sentiment, label.themes, label.threatened) == ("neutral", [], False)
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("the weather is lovely today in London", "not Italian: not classified"),
+    ],
+)
+def test_empty_and_foreign_text_are_neutral_and_say_why(classifier, text, note):
+    label = classifier.classify(text)
+    assert (label.sentiment, label.themes, label.threatened, label.note) == (
+        "neutral",
+        [],
+        False,
+        note,
+    )
 
 
-def test_very_long_text_does_not_crash(classifier):
-    label = classifier.classify("mi hanno messo fretta. " * 2000)
+def test_very_long_text_is_cut_and_says_so(classifier):
+    label = classifier.classify("mi hanno messo fretta per pagare subito. " * 2000)
     assert "UNDUE_PRESSURE" in label.themes
+    assert label.note == f"truncated to {SETTINGS.classify.max_chars} characters"
 
 
-def test_a_theme_added_in_yaml_is_detected_without_code(tmp_path: Path):
+def test_every_evidence_span_is_words_of_the_utterance(classifier):
+    texts = [
+        "Mi hanno chiamato cinque volte in una mattina. Non ne potevo più.",
+        "ehm cioè l'operatrice urlava e mi ha dato della ladra",
+        "abbiamo fatto quattro rate senza interessi, molto gentili",
+        "non capivo chi fossero. poi hanno detto a mia figlia del debito",
+    ]
+    for text, label in zip(texts, classifier.classify_many(texts), strict=True):
+        assert label.themes, text
+        assert set(label.evidence) == set(label.themes)
+        for spans in label.evidence.values():
+            assert spans and all(span and span in text for span in spans), (text, spans)
+
+
+def test_stored_vectors_give_the_same_labels(classifier):
+    texts = ["mi hanno urlato contro", "molto gentile e chiara"]
+    vectors = classifier.embedder.embed(texts)
+    assert classifier.classify_many(texts, vectors) == classifier.classify_many(texts)
+
+
+def _taxonomy_with(tmp_path: Path, theme: dict) -> Path:
     taxonomy = yaml.safe_load(THEMES.read_text(encoding="utf-8"))
-    taxonomy["themes"].append(
+    taxonomy["themes"].append(theme)
+    path = tmp_path / "themes.yaml"
+    path.write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_a_theme_added_in_yaml_is_detected_on_the_next_run(tmp_path: Path):
+    path = _taxonomy_with(
+        tmp_path,
         {
             "code": "DISCONNECTION_THREAT",
             "label_it": "Minaccia di distacco",
             "label_en": "Disconnection threat",
             "polarity": "negative",
-            "patterns": [r"\bstacc\w* (la luce|il gas|la corrente)"],
-        }
+            "keywords": ["staccare la luce", "distacco"],
+            "patterns": [r"\bstacc\w* (il gas|la corrente)"],
+        },
     )
-    path = tmp_path / "themes.yaml"
-    path.write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
-    label = RuleClassifier(load_taxonomy(path)).classify(
-        "mi hanno detto che mi staccavano la luce domani"
-    )
+    settings = Settings(themes_file=path)
+    classifier = make_classifier(settings)
+    said = "mi hanno detto che mi staccavano la corrente domani"
+    label = classifier.classify(said)
     assert "DISCONNECTION_THREAT" in label.themes
+    assert label.evidence["DISCONNECTION_THREAT"] == ["staccavano la corrente"]
+    lemma = classifier.classify("hanno minacciato il distacco del contatore")
+    assert lemma.evidence.get("DISCONNECTION_THREAT") == ["distacco"]
+    negated = classifier.classify("non mi hanno mai parlato di distacco")
+    assert "DISCONNECTION_THREAT" not in negated.themes
+    assert classifier_fingerprint(settings) == classifier_fingerprint(SETTINGS)
 
 
-def test_broken_pattern_names_theme_and_pattern(tmp_path: Path):
+def test_a_theme_with_only_examples_is_found_by_similarity(tmp_path: Path):
+    path = _taxonomy_with(
+        tmp_path,
+        {
+            "code": "WRONG_PERSON",
+            "label_it": "Persona sbagliata",
+            "label_en": "Wrong person",
+            "examples": ["cercavano un'altra persona, il debito non era mio"],
+        },
+    )
+    classifier = make_classifier(Settings(themes_file=path))
+    text = "Era tutto a posto. Cercavano un'altra persona e il debito non era il mio."
+    label = classifier.classify(text)
+    assert "WRONG_PERSON" in label.themes
+    assert label.evidence["WRONG_PERSON"] == [
+        "Cercavano un'altra persona e il debito non era il mio."
+    ]
+    assert "WRONG_PERSON" not in classifier.classify("molto gentile e disponibile").themes
+
+
+def test_broken_theme_entries_name_theme_and_field(tmp_path: Path):
     path = tmp_path / "themes.yaml"
     path.write_text("themes:\n  - code: BAD\n    patterns: ['(unclosed']\n")
     with pytest.raises(ConfigError, match=r"(?s)BAD.*unclosed"):
         load_taxonomy(path)
+    path.write_text("themes:\n  - code: EMPTY\n    label_it: Vuoto\n")
+    with pytest.raises(ConfigError, match=r"EMPTY.*keywords, patterns or examples"):
+        load_taxonomy(path)
+
+
+def test_rules_method_needs_no_model():
+    classifier = make_classifier(Settings(classify=ClassifyConfig(method="rules")))
+    assert classifier.embedder is None and classifier.method == "rules-v2"
+    label = classifier.classify("mi hanno minacciato con l'avvocato")
+    assert label.threatened and label.sentiment == "negative"
+    assert not classifier.classify("non mi hanno mai minacciato").threatened
 
 
 def test_interview_summary_and_empathy_score(classifier):
     taxonomy = load_taxonomy(THEMES)
     texts = ["molto gentile e educata", "mi hanno proposto una rateizzazione", "mi ha messo fretta"]
-    summary = summarize_interview([classifier.classify(t) for t in texts], texts, taxonomy)
+    labels = classifier.classify_many(texts)
+    assert [label.themes for label in labels] == [
+        ["COURTESY"],
+        ["PAYMENT_PLAN"],
+        ["UNDUE_PRESSURE"],
+    ]
+    summary = summarize_interview(labels, texts, taxonomy)
     assert summary.threatened
     assert summary.empathy_score == pytest.approx(100 * (2 + 1) / (3 + 2))
     assert summary.quotes["UNDUE_PRESSURE"] == ["mi ha messo fretta"]
     assert summarize_interview([], [], taxonomy).empathy_score == 50.0
+
+
+# -- training and storage ------------------------------------------------------------------
+def _tiny_corpus() -> list[Example]:
+    rows = [
+        json.loads(line)
+        for line in (Path(__file__).parents[1] / "models/training/train.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    return [Example(r["id"], r["text"], r["sentiment"], frozenset(r["themes"])) for r in rows[::4]]
+
+
+@pytest.fixture(scope="module")
+def tiny_heads(tmp_path_factory):
+    from pipeline.train import train_and_save
+
+    folder = tmp_path_factory.mktemp("heads")
+    corpus = _tiny_corpus()
+    meta = train_and_save(
+        corpus[:200],
+        corpus[200:],
+        load_taxonomy(THEMES),
+        FakeEmbedder(),
+        SETTINGS.embed,
+        SETTINGS.classify,
+        folder,
+    )
+    return folder, meta
+
+
+def test_training_writes_safe_heads_a_card_and_dev_metrics(tiny_heads):
+    folder, meta = tiny_heads
+    assert sorted(p.name for p in folder.iterdir()) == ["MODEL_CARD.md", "heads.json", "heads.npz"]
+    with np.load(folder / "heads.npz", allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype == np.float32 for name in arrays.files)
+    assert meta["training"]["statements"] == 200 and meta["dev"]["statements"] > 0
+    assert meta["embedder_id"] == FakeEmbedder.model_id
+    card = (folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "## Dev metrics" in card and f"| {meta['codes'][0]} |" in card
+    assert str(meta["dev"]["sentiment_macro_f1"]) in card
+
+
+def test_heads_reload_and_predict_like_the_trained_ones(tiny_heads):
+    from pipeline.heads import load_heads
+
+    folder, _ = tiny_heads
+    config = SETTINGS.classify.model_copy(update={"heads": folder})
+    settings = SETTINGS.model_copy(update={"classify": config})
+    classifier = make_classifier(settings, FakeEmbedder())
+    assert classifier.embedder_id == FakeEmbedder.model_id  # the matching embedder is reused
+    assert classifier.heads is load_heads(folder)
+    label = classifier.classify("mi ha urlato contro e mi ha minacciato con l'avvocato")
+    assert label.sentiment in ("positive", "neutral", "negative")
+    assert classifier_fingerprint(settings) != classifier_fingerprint(SETTINGS)
+
+
+def test_tampered_or_missing_heads_are_refused_with_the_fix(tiny_heads, tmp_path):
+    from pipeline.heads import load_heads
+
+    folder, _ = tiny_heads
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("heads.json", "heads.npz"):
+        (copy / name).write_bytes((folder / name).read_bytes())
+    (copy / "heads.npz").write_bytes((copy / "heads.npz").read_bytes() + b"x")
+    with pytest.raises(ConfigError, match="digest does not match"):
+        load_heads(copy)
+    with pytest.raises(ConfigError, match="ascolto train"):
+        load_heads(tmp_path / "nowhere")
+
+
+def test_training_refuses_labels_outside_the_taxonomy():
+    from pipeline.train import train_heads
+
+    bad = [Example("1", "testo", "neutral", frozenset({"NOT_A_THEME"}))]
+    with pytest.raises(ValueError, match="NOT_A_THEME"):
+        train_heads(bad, load_taxonomy(THEMES), FakeEmbedder(), SETTINGS.embed, SETTINGS.classify)

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -138,3 +139,21 @@ def test_demo_limit_runs_only_the_first_recordings(tmp_path):
         result = runner.invoke(app, ["demo", "--limit", "2", "--data-dir", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
     assert "recordings 2: transcribed 2, cached 0" in result.output
+
+
+def test_train_command_writes_heads_and_reports_dev(tmp_path):
+    import json
+
+    rows = (Path(__file__).parents[1] / "models/training/train.jsonl").read_text().splitlines()
+    train = tmp_path / "train.jsonl"
+    train.write_text("\n".join(rows[::6]) + '\n{"text": "no labels"}\n', encoding="utf-8")
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("\n".join(rows[1::40]) + "\n", encoding="utf-8")
+    out = tmp_path / "heads"
+    result = runner.invoke(app, ["train", str(train), "--dev", str(dev), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{train}:{len(rows[::6]) + 1}: skipped" in result.output
+    assert "dev: " in result.output and "sentiment macro-F1" in result.output
+    meta = json.loads((out / "heads.json").read_text(encoding="utf-8"))
+    assert meta["training"]["statements"] == len(rows[::6])
+    assert meta["sources"]["dev"] == str(dev)

@@ -52,3 +52,23 @@ def test_a_partial_config_overrides_only_its_keys(tmp_path):
     assert merged.classify.negation_window == 6 and merged.redact.pseudonyms
     assert merged.redact.allow_list == shipped.redact.allow_list  # from default.yaml, not code
     assert merged.themes_file == shipped.themes_file
+
+
+def test_classify_key_follows_the_heads_weights_not_their_folder(tmp_path):
+    import shutil
+
+    from pipeline.config import load_settings
+    from pipeline.stages import StageKeys
+
+    shipped = load_settings()
+    copy = tmp_path / "elsewhere" / "heads"
+    shutil.copytree(shipped.classify.heads, copy)
+    config = tmp_path / "mine.yaml"
+    config.write_text("classify:\n  heads: elsewhere/heads\n", encoding="utf-8")
+    moved = load_settings(config)
+    assert moved.classify.heads == copy.resolve()
+    assert StageKeys.from_settings(moved).classify == StageKeys.from_settings(shipped).classify
+    rules = load_settings(config).model_copy(
+        update={"classify": moved.classify.model_copy(update={"method": "rules"})}
+    )
+    assert StageKeys.from_settings(rules).classify != StageKeys.from_settings(shipped).classify

@@ -1,0 +1,284 @@
+"""Trained linear heads for sentiment and themes: features, prediction, safe storage.
+
+Features of one utterance (`feature_matrix`):
+- its sentence embedding (from the `Embedder` the heads were trained with), times `emb_scale`;
+- cue counts per theme (live and negated) and sentiment cues, irony and negation flags, from
+  `CueMatcher`;
+- lemma and word unigrams plus lemma bigrams, hashed (CRC32) into `n_hash` binary columns;
+  words inside a negation scope get a `NOT_` prefix, so "non minacciato" is its own feature.
+Heads: one logistic regression per theme, Platt-calibrated on out-of-fold scores, with an F1-best
+threshold; a multinomial logistic regression for sentiment, stacked with a small second one that
+also reads the theme probabilities by polarity (`stack_features`), because what customers report
+(a threat, a payment plan) largely decides their attitude.
+Storage: `heads.json` (metadata) + `heads.npz` (plain float arrays, loaded with
+`allow_pickle=False`), so loading weights never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from pipeline.classify import SENTIMENTS, Analysis
+from pipeline.config import ConfigError, EmbedConfig
+
+FORMAT = "ascolto-heads/1"
+THREATENED_HEAD = "__threatened__"
+CUE_EXTRA = 4  # positive cues, negative cues, irony, any negation
+
+
+def lexical_terms(analysis: Analysis) -> list[tuple[str, int, int]]:
+    """Hashed-feature terms with the token range each comes from."""
+    terms: list[tuple[str, int, int]] = []
+    words = [t for t in analysis.doc if not (t.is_punct or t.is_space)]
+    previous = None
+    for token in words:
+        lemma = (token.lemma_ or token.lower_).lower()
+        prefix = "NOT_" if analysis.scope[token.i] else ""
+        terms.append((f"l:{prefix}{lemma}", token.i, token.i + 1))
+        if token.lower_ != lemma:
+            terms.append((f"w:{prefix}{token.lower_}", token.i, token.i + 1))
+        if previous is not None:
+            terms.append((f"b:{previous[1]}_{prefix}{lemma}", previous[0], token.i + 1))
+        previous = (token.i, f"{prefix}{lemma}")
+    if analysis.ironic:
+        terms.append(("IRONY", 0, 0))
+    return terms
+
+
+@lru_cache(maxsize=65536)
+def _hash(term: str, n_hash: int) -> int:
+    return zlib.crc32(term.encode("utf-8")) % n_hash
+
+
+def cue_block(analysis: Analysis, codes: list[str]) -> np.ndarray:
+    """Live and negated cue indicators per theme, then sentiment cues, irony and negation."""
+    out = np.zeros(2 * len(codes) + CUE_EXTRA, dtype=np.float32)
+    position = {code: i for i, code in enumerate(codes)}
+    for cue in analysis.cues:
+        if cue.key in position:
+            slot = 2 * position[cue.key] + (1 if cue.negated else 0)
+            out[slot] = min(out[slot] + 0.5, 1.0)
+        elif cue.key in ("+", "-") and not cue.negated:
+            slot = 2 * len(codes) + (0 if cue.key == "+" else 1)
+            out[slot] = min(out[slot] + 0.5, 1.0)
+    out[-2] = float(analysis.ironic)
+    out[-1] = float(any(analysis.scope))
+    return out
+
+
+def feature_matrix(
+    analyses: list[Analysis],
+    embeddings: np.ndarray,
+    codes: list[str],
+    n_hash: int,
+    emb_scale: float,
+) -> sparse.csr_matrix:
+    """One sparse row per analysis: [embedding * scale | cue block | hashed terms]."""
+    dense = np.hstack(
+        [
+            np.asarray(embeddings, dtype=np.float32) * emb_scale,
+            np.vstack([cue_block(a, codes) for a in analyses]),
+        ]
+    )
+    rows, cols = [], []
+    for row, analysis in enumerate(analyses):
+        hashed = {_hash(term, n_hash) for term, _, _ in lexical_terms(analysis)}
+        rows += [row] * len(hashed)
+        cols += sorted(hashed)
+    lexical = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(analyses), n_hash)
+    )
+    return sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr")
+
+
+def stack_features(
+    sentiment: np.ndarray, themes: np.ndarray, positive: np.ndarray, cues: np.ndarray
+) -> np.ndarray:
+    """Second-level sentiment inputs.
+
+    Base sentiment log-probabilities, theme probabilities pooled by polarity (max and sum), and
+    the sentiment/irony/negation cue flags.
+    """
+    positive = positive.astype(bool)
+    pooled = [
+        themes[:, positive].max(axis=1, initial=0.0),
+        themes[:, ~positive].max(axis=1, initial=0.0),
+        themes[:, positive].sum(axis=1),
+        themes[:, ~positive].sum(axis=1),
+    ]
+    return np.hstack([np.log(sentiment + 1e-6), np.stack(pooled, axis=1), cues])
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Heads:
+    """Weights and calibration of every head, plus what they were trained on."""
+
+    meta: dict[str, Any]
+    theme_w: np.ndarray  # (n_features, n_themes + 1): the last column is the threatened head
+    theme_b: np.ndarray  # (n_themes,)
+    platt_a: np.ndarray
+    platt_b: np.ndarray
+    thresholds: np.ndarray
+    sent_w: np.ndarray  # (n_features, 3)
+    sent_b: np.ndarray
+    stack_w: np.ndarray  # (n_stack_features, 3)
+    stack_b: np.ndarray
+    positive: np.ndarray  # 1.0 where the theme's polarity is positive
+    _code_index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._code_index = {code: i for i, code in enumerate([*self.codes, THREATENED_HEAD])}
+
+    @property
+    def codes(self) -> list[str]:
+        """Theme codes the heads were trained for."""
+        return list(self.meta["codes"])
+
+    @property
+    def version(self) -> str:
+        """Short identity: training date and weights digest."""
+        digest = self.meta.get("weights_sha256", "")[:8]
+        return f"trained {self.meta.get('trained_at', '?')[:10]}" + (
+            f", {digest}" if digest else ""
+        )
+
+    @property
+    def embedder_id(self) -> str:
+        """model_id of the embedder the heads were trained on."""
+        return str(self.meta["embedder_id"])
+
+    @property
+    def embed_config(self) -> EmbedConfig:
+        """How to rebuild that embedder."""
+        return EmbedConfig(**self.meta["embed_config"])
+
+    def threshold(self, code: str) -> float:
+        """Calibrated probability at or above which the theme is reported."""
+        return float(self.thresholds[self._code_index[code]])
+
+    def features(self, analyses: list[Analysis], embeddings: np.ndarray) -> sparse.csr_matrix:
+        """The feature rows these heads read."""
+        return feature_matrix(
+            analyses,
+            embeddings,
+            self.codes,
+            int(self.meta["n_hash"]),
+            float(self.meta["emb_scale"]),
+        )
+
+    def probabilities(
+        self, analyses: list[Analysis], embeddings: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(sentiment (n, 3), calibrated theme probabilities (n, n_themes + 1, last: threatened))."""
+        x = self.features(analyses, embeddings)
+        themes = _sigmoid(self.platt_a * (x @ self.theme_w + self.theme_b) + self.platt_b)
+        base = _softmax(x @ self.sent_w + self.sent_b)
+        cues = x[:, self.cue_columns].toarray()
+        z = stack_features(base, themes[:, : len(self.codes)], self.positive, cues)
+        return _softmax(z @ self.stack_w + self.stack_b), themes
+
+    @property
+    def cue_columns(self) -> slice:
+        """The sentiment-cue, irony and negation columns of the feature matrix."""
+        end = len(self.theme_w) - int(self.meta["n_hash"])
+        return slice(end - CUE_EXTRA, end)
+
+    def predict(
+        self, analyses: list[Analysis], embeddings: np.ndarray
+    ) -> list[tuple[dict[str, float], dict[str, float]]]:
+        """Per analysis: sentiment probabilities and theme probabilities by code.
+
+        THREATENED_HEAD is added: the probability that the customer felt threatened at all.
+        """
+        sentiment, themes = self.probabilities(analyses, embeddings)
+        names = [*self.codes, THREATENED_HEAD]
+        return [
+            (
+                {s: round(float(p), 4) for s, p in zip(SENTIMENTS, srow, strict=True)},
+                {c: float(p) for c, p in zip(names, trow, strict=True)},
+            )
+            for srow, trow in zip(sentiment, themes, strict=True)
+        ]
+
+    def strongest_span(self, analysis: Analysis, code: str) -> str | None:
+        """The words whose hashed features push this theme up the most (None if none do)."""
+        column = self.theme_w[:, self._code_index[code]]
+        offset = len(column) - int(self.meta["n_hash"])
+        contribution = np.zeros(len(analysis.doc))
+        for term, start, end in lexical_terms(analysis):
+            if end > start:
+                contribution[start:end] += column[offset + _hash(term, int(self.meta["n_hash"]))]
+        if not len(contribution) or contribution.max() <= 0:
+            return None
+        start = end = int(np.argmax(contribution))
+        while start > 0 and contribution[start - 1] > 0 and end - start < 5:
+            start -= 1
+        while end + 1 < len(contribution) and contribution[end + 1] > 0 and end - start < 5:
+            end += 1
+        doc = analysis.doc
+        return analysis.text[doc[start].idx : doc[end].idx + len(doc[end].text)]
+
+
+ARRAYS = (
+    "theme_w", "theme_b", "platt_a", "platt_b", "thresholds", "sent_w", "sent_b", "stack_w",
+    "stack_b", "positive",
+)  # fmt: skip
+
+
+def save_heads(heads: Heads, folder: Path) -> None:
+    """Write heads.npz (arrays only) and heads.json (metadata incl. the arrays' digest)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {
+        name: np.asarray(getattr(heads, name), dtype=np.float32) for name in ARRAYS
+    }
+    np.savez_compressed(folder / "heads.npz", **arrays)
+    heads.meta["weights_sha256"] = hashlib.sha256((folder / "heads.npz").read_bytes()).hexdigest()
+    write_meta(heads, folder)
+
+
+def write_meta(heads: Heads, folder: Path) -> None:
+    """(Re)write heads.json; the weights digest inside still guards heads.npz."""
+    meta = {"format": FORMAT} | {k: v for k, v in heads.meta.items() if k != "format"}
+    (folder / "heads.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+@lru_cache(maxsize=4)
+def load_heads(folder: Path) -> Heads:
+    """Load heads written by `save_heads`, checking format and digest."""
+    meta_path, weights = folder / "heads.json", folder / "heads.npz"
+    if not meta_path.is_file() or not weights.is_file():
+        raise ConfigError(
+            f"no trained classifier in {folder} (heads.json + heads.npz): run `ascolto train "
+            "models/training/train.jsonl --dev models/training/dev.jsonl`, point classify.heads at "
+            "another folder, or set classify.method: rules"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != FORMAT:
+        raise ConfigError(f"{meta_path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if digest != meta.get("weights_sha256"):
+        raise ConfigError(f"{weights}: digest does not match heads.json; retrain or restore both")
+    with np.load(weights, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in ARRAYS}
+    return Heads(meta=meta, **arrays)

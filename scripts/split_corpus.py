@@ -1,0 +1,49 @@
+"""Split the labelled statement corpus into train and dev, once, with a fixed seed.
+
+    python scripts/split_corpus.py [--seed 13] [--dev-share 0.25]
+
+Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it.
+The split is stratified on (sentiment, first theme) so every theme lands in both parts. Dev is
+never used to fit anything: `ascolto train` fits on train only and reports dev metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+TRAINING = Path(__file__).resolve().parents[1] / "models" / "training"
+
+
+def main() -> None:
+    """Write the two split files and print their sizes."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--dev-share", type=float, default=0.25)
+    args = parser.parse_args()
+    rows = [
+        json.loads(line) for line in (TRAINING / "statements_it.jsonl").read_text().splitlines()
+    ]
+    strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        strata[(row["sentiment"], (row["themes"] or ["-"])[0])].append(row)
+    rng = random.Random(args.seed)
+    train, dev = [], []
+    for key in sorted(strata):
+        group = strata[key]
+        rng.shuffle(group)
+        n_dev = round(len(group) * args.dev_share)
+        dev += group[:n_dev]
+        train += group[n_dev:]
+    for name, part in (("train", train), ("dev", dev)):
+        part.sort(key=lambda r: r["id"])
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
+        (TRAINING / f"{name}.jsonl").write_text(text, encoding="utf-8")
+    print(f"train {len(train)}, dev {len(dev)} (seed {args.seed})")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
