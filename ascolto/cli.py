@@ -113,10 +113,12 @@ def _print_summary(summary: dict) -> None:
             f"skipped {summary['skipped_erased']} recordings erased earlier (forget/purge); "
             "remove them from the manifest to silence this"
         )
-    typer.echo(
-        f"classified {summary['classified']} new interviews; topics "
-        f"{'refitted' if summary['topics_fitted'] else 'unchanged'}"
+    topics = (
+        "fitted"
+        if summary["topics_fitted"]
+        else f"kept, {summary.get('topics_assigned', 0)} new utterances assigned"
     )
+    typer.echo(f"classified {summary['classified']} new interviews; topics {topics}")
     for item in summary["quarantined"]:
         where = f"{item['source']}" + (f" row {item['row']}" if item["row"] else "")
         typer.secho(
@@ -660,6 +662,152 @@ def status(
         typer.echo(f"  quarantined [{q['stage']}] {q['source']}: {q['reason']}")
     if report["erasures"]:
         typer.echo(f"  erasures recorded: {report['erasures']}")
+
+
+topics_app = typer.Typer(
+    help="Topics of customer utterances: list (no subcommand), refit, rename, fit any texts.",
+    invoke_without_command=True,
+)
+app.add_typer(topics_app, name="topics")
+
+
+def _last_run_keys(store, data_dir: Path):  # noqa: ANN001, ANN202
+    """Stage keys and topics key of the last completed run, or exit 2 naming the fix."""
+    import json
+
+    from pipeline.stages import StageKeys
+
+    runs = store.query(
+        "SELECT summary FROM runs WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1"
+    )
+    last = json.loads(runs["summary"].iloc[0]) if len(runs) else {}
+    if "keys" not in last:
+        typer.secho(
+            f"error: no completed run with results in {data_dir}; run `ascolto run` first",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(2)
+    return StageKeys(**last["keys"]), last
+
+
+@topics_app.callback()
+def topics(
+    ctx: typer.Context,
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Current topics: id, label, size, top words and share of each agency's interviews."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.stages import topic_table, topics_lineage
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    _require_store(data_dir)
+    with Store(data_dir, read_only=True) as store:
+        keys, _ = _last_run_keys(store, data_dir)
+        lineage = topics_lineage(settings, keys)
+        current = store.current_topics(lineage)
+        if current is None:
+            typer.echo("no topics yet (too few utterances, or the topics config changed: refit)")
+            return
+        table = topic_table(store, str(current["topics_key"]), store.topic_names(lineage))
+    typer.echo(f"topics {current['topics_key']} (generation {current['seq']})")
+    typer.echo(table.to_string(index=False))
+
+
+@topics_app.command("refit")
+def topics_refit(data_dir: DataDir = Path("ascolto-data"), config: ConfigOpt = None) -> None:
+    """Refit topics on every utterance; old IDs are kept where topics match, changes listed."""
+    from pipeline.lock import data_dir_lock
+    from pipeline.stages import topics_stage
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    _require_store(data_dir)
+    with data_dir_lock(data_dir, "topics refit"), Store(data_dir) as store:
+        keys, _ = _last_run_keys(store, data_dir)
+        result = topics_stage(store, settings, keys, refit=True)
+    if not result["fitted"]:
+        typer.echo(f"no topics fitted: {result['note']}")
+        return
+    typer.echo(
+        f"refitted {result['n_topics']} topics ({result['topics_key']}): kept IDs "
+        f"{result['kept']}, new {result['added']}, vanished {result['vanished']}"
+    )
+
+
+@topics_app.command("rename")
+def topics_rename(
+    topic_id: Annotated[int, typer.Argument(help="stable topic ID (see `ascolto topics`)")],
+    label: Annotated[str, typer.Argument(help="the name analysts will read")],
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+) -> None:
+    """Name a topic; the name stays with its ID through assignments and refits."""
+    from pipeline.lock import data_dir_lock
+    from pipeline.stages import topics_lineage
+    from pipeline.store import Store
+
+    settings = _settings(config)
+    _require_store(data_dir)
+    with data_dir_lock(data_dir, "topics rename"), Store(data_dir) as store:
+        keys, _ = _last_run_keys(store, data_dir)
+        lineage = topics_lineage(settings, keys)
+        current = store.current_topics(lineage)
+        known = store.query(
+            "SELECT topic_id FROM topic_info WHERE topics_key = ?",
+            [current["topics_key"] if current else ""],
+        )["topic_id"].tolist()
+        if topic_id not in known:
+            typer.secho(
+                f"error: no topic {topic_id} in the current topics (IDs: {sorted(known)})",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2)
+        store.rename_topic(lineage, topic_id, label.strip())
+    typer.echo(f"topic {topic_id}: {label.strip()}")
+
+
+@topics_app.command("fit")
+def topics_fit(
+    input_file: JsonlIn,
+    output: JsonlOut,
+    seed: Annotated[int | None, typer.Option(help="overrides topics.seed")] = None,
+    min_size: Annotated[
+        int | None,
+        typer.Option(help="fewer usable texts than this: no topics (topics.min_utterances)"),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Topics of any batch of texts: adds "topic" (-1: none) and "topic_label" to each line."""
+    from pipeline.embed import make_embedder
+    from pipeline.topics import fit_topics
+
+    settings = _settings(config)
+    updates = {k: v for k, v in {"seed": seed, "min_utterances": min_size}.items() if v is not None}
+    topics_config = settings.topics.model_copy(update=updates)
+    notes: list[str] = []
+
+    def add_topics(records: list[dict]) -> list[dict]:
+        texts = [str(r["text"]) for r in records]
+        fit = fit_topics(texts, make_embedder(settings.embed).embed(texts), topics_config)
+        if fit.note:
+            notes.append(fit.note)
+        labels = (
+            dict(zip(fit.info["topic_id"], fit.info["label"], strict=True)) if len(fit.info) else {}
+        )
+        topic = dict(zip(fit.assignments["doc_index"], fit.assignments["topic_id"], strict=True))
+        return [
+            {"topic": int(topic.get(i, -1)), "topic_label": labels.get(topic.get(i, -1), "")}
+            for i in range(len(records))
+        ]
+
+    _map_jsonl(input_file, output, add_topics, "topics for")
+    for note in notes:
+        typer.echo(note)
 
 
 models_app = typer.Typer(help="Model files: conversions for the optional backends.")

@@ -176,6 +176,7 @@ def process_recordings(
             "classified": classified["classified"],
             "embedded": embedded["embedded"],
             "topics_fitted": topics["fitted"],
+            "topics_assigned": topics.get("assigned", 0),
             "report": str(report),
             "agencies": scorecard["agency_id"].tolist(),
         }

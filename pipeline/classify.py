@@ -290,10 +290,10 @@ class CueMatcher:
                 spans.add((self.nlp.vocab.strings[match_id], span.start_char, span.end_char))
         for theme in self.taxonomy.themes:
             for pattern in theme.patterns:
-                spans.update((theme.code, m.start(), m.end()) for m in pattern.finditer(lower))
+                spans.update((theme.code, *_whole_words(lower, m)) for m in pattern.finditer(lower))
         for key, patterns in (("+", self.taxonomy.positive), ("-", self.taxonomy.negative)):
             for pattern in patterns:
-                spans.update((key, m.start(), m.end()) for m in pattern.finditer(lower))
+                spans.update((key, *_whole_words(lower, m)) for m in pattern.finditer(lower))
         polarity = {t.code: t.polarity for t in self.taxonomy.themes}
         for key, start, end in sorted(_longest(spans), key=lambda s: (s[1], s[0])):
             negated = self._is_negated(doc, analysis.scope, start)
@@ -310,6 +310,16 @@ class CueMatcher:
     def _is_negated(doc: Doc, scope: list[bool], start: int) -> bool:
         index = bisect_right([t.idx for t in doc], start) - 1
         return 0 <= index < len(scope) and scope[index]
+
+
+def _whole_words(text: str, match: re.Match[str]) -> tuple[int, int]:
+    """A pattern match widened to whole words, so evidence never cuts a word ("pignor")."""
+    start, end = match.start(), match.end()
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return start, end
 
 
 def _longest(spans: set[tuple[str, int, int]]) -> list[tuple[str, int, int]]:

@@ -129,6 +129,9 @@ class TopicsConfig(_Strict):
     )
     n_topics: int | Literal["auto"] = "auto"
     seed: int = 42
+    match_similarity: float = Field(
+        0.8, ge=0, le=1, description="cosine between topic embeddings that keeps an ID at refit"
+    )
 
 
 class ScoringConfig(_Strict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -142,8 +143,18 @@ def _erase(
             f"SELECT file FROM recordings WHERE recording_id IN ({_marks(recordings)})",
             recordings,
         )
+        model_dirs = _column(
+            store,
+            f"SELECT model_dir FROM topic_generations WHERE topics_key IN ({_marks(topic_keys)})",
+            topic_keys,
+        )
         for table in ("topic_info", "topic_assignments", "topic_models"):
             deletion.rows[table] = _delete(store, table, "topics_key", sorted(topic_keys))
+        # The generation rows stay (IDs only, no text) so topic numbers are never reused.
+        con.execute(
+            f"UPDATE topic_generations SET model_dir = NULL WHERE topics_key IN ({_marks(topic_keys)})",
+            sorted(topic_keys),
+        )
         for table in _RECORDING_TABLES:
             deletion.rows[table] = deletion.rows.get(table, 0) + _delete(
                 store, table, "recording_id", recordings
@@ -161,6 +172,8 @@ def _erase(
     except Exception:
         con.execute("ROLLBACK")
         raise
+    for folder in model_dirs:  # the saved topic models hold words of the erased utterances
+        shutil.rmtree(folder, ignore_errors=True)
     deletion.report_withdrawn = _withdraw_reports(data_dir, stamp.strftime("%Y-%m-%d %H:%M UTC"))
     return deletion
 

@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS topic_info (
     quotes VARCHAR);
 CREATE TABLE IF NOT EXISTS topic_assignments (
     topics_key VARCHAR, recording_id VARCHAR, utt_idx INTEGER, topic_id INTEGER);
+CREATE TABLE IF NOT EXISTS topic_generations (
+    lineage VARCHAR, seq INTEGER, topics_key VARCHAR, created_at TIMESTAMP, model_dir VARCHAR,
+    mapping VARCHAR, kept INTEGER[], added INTEGER[], vanished INTEGER[]);
+CREATE TABLE IF NOT EXISTS topic_names (
+    lineage VARCHAR, topic_id INTEGER, label VARCHAR, renamed_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS scorecards (
     run_id VARCHAR, agency_id VARCHAR, metrics VARCHAR);
 CREATE TABLE IF NOT EXISTS erased (kind VARCHAR, key VARCHAR, erased_at TIMESTAMP);
@@ -83,6 +88,7 @@ class Store:
         import duckdb  # deferred: keeps `ascolto --help` fast
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
         self.path = data_dir / "ascolto.duckdb"
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         if not read_only:
@@ -350,6 +356,57 @@ class Store:
         self._replace("topic_info", "topics_key = ?", [topics_key], info)
         self._replace("topic_assignments", "topics_key = ?", [topics_key], assignments)
         self._replace("topic_models", "topics_key = ?", [topics_key], pd.DataFrame([model]))
+
+    def current_topics(self, lineage: str) -> dict | None:
+        """The latest topic model generation of a lineage (same config and embeddings), if any."""
+        rows = self.query(
+            "SELECT * FROM topic_generations WHERE lineage = ? AND model_dir IS NOT NULL "
+            "ORDER BY seq DESC LIMIT 1",
+            [lineage],
+        )
+        return None if rows.empty else rows.iloc[0].to_dict()
+
+    def save_topic_generation(self, row: dict) -> None:
+        """Record a fitted generation after its model, info and assignments are stored."""
+        self._replace(
+            "topic_generations", "topics_key = ?", [row["topics_key"]], pd.DataFrame([row])
+        )
+
+    def append_topic_assignments(self, topics_key: str, frame: pd.DataFrame) -> None:
+        """Add assignments of new utterances and recount the topic sizes, in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.register("new_assignments", frame)
+            self.con.execute(
+                "INSERT INTO topic_assignments SELECT topics_key, recording_id, utt_idx, topic_id "
+                "FROM new_assignments"
+            )
+            self.con.unregister("new_assignments")
+            self.con.execute(
+                "UPDATE topic_info SET size = (SELECT count(*) FROM topic_assignments a "
+                "WHERE a.topics_key = topic_info.topics_key AND a.topic_id = topic_info.topic_id) "
+                "WHERE topics_key = ?",
+                [topics_key],
+            )
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def topic_names(self, lineage: str) -> dict[int, str]:
+        """Analyst-given topic names of a lineage, by stable topic ID."""
+        rows = self.query("SELECT topic_id, label FROM topic_names WHERE lineage = ?", [lineage])
+        return {int(r.topic_id): str(r.label) for r in rows.itertuples()}
+
+    def rename_topic(self, lineage: str, topic_id: int, label: str) -> None:
+        """Give a stable topic ID a name that every later generation keeps."""
+        self._replace(
+            "topic_names",
+            "lineage = ? AND topic_id = ?",
+            [lineage, topic_id],
+            pd.DataFrame([{"lineage": lineage, "topic_id": topic_id, "label": label,
+                           "renamed_at": now()}]),
+        )  # fmt: skip
 
     def save_scorecard(self, run_id: str, scorecard: pd.DataFrame) -> None:
         """Store one run's agency scorecard (metrics as JSON per agency)."""

@@ -10,8 +10,10 @@ and below `topics.min_utterances` no topics are fitted: on so few texts they wou
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,6 +61,7 @@ class TopicFit:
     info: pd.DataFrame  # columns: topic_id, label, size, top_words, quotes
     method: str
     note: str = ""
+    model: object | None = None  # the fitted BERTopic, when topics were fitted
 
 
 def italian_stop_words() -> list[str]:
@@ -75,8 +78,19 @@ def choose_k(n_docs: int, config: TopicsConfig) -> int:
     return int(min(12, max(2, round(math.sqrt(n_docs / 2)))))
 
 
-def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -> TopicFit:
-    """Fit BERTopic on redacted customer utterances with precomputed embeddings."""
+def fit_topics(
+    texts: list[str],
+    embeddings: np.ndarray,
+    config: TopicsConfig,
+    start: np.ndarray | None = None,
+) -> TopicFit:
+    """Fit BERTopic on redacted customer utterances with precomputed embeddings.
+
+    `start`: topic embeddings of the previous generation (largest first). A refit starts k-means
+    from them, so topics move only as far as the data pulls them and keep their identity; with
+    random starts, k-means on a few hundred short sentences regroups topics from one fit to the
+    next (measured: 7 of 9 topics kept after dropping 5% of the demo, against 9 of 9 warm).
+    """
     empty = TopicFit(
         pd.DataFrame(columns=["doc_index", "topic_id"]),
         pd.DataFrame(columns=["topic_id", "label", "size", "top_words", "quotes"]),
@@ -96,13 +110,22 @@ def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import CountVectorizer
 
-    k = choose_k(len(texts), config)
+    distinct = len({" ".join(t.lower().split()) for t in texts})
+    if distinct < 2:
+        empty.note = f"{len(texts)} utterances but fewer than 2 distinct ones: no topics fitted"
+        return empty
+    k = min(choose_k(len(texts), config), distinct)
+    kmeans = (
+        KMeans(n_clusters=k, init=_initial_centroids(start, embeddings, k), n_init=1)
+        if start is not None and len(start)
+        else KMeans(n_clusters=k, random_state=config.seed, n_init=10)
+    )
     model = BERTopic(
         # Any language but "english": BERTopic's English preprocessing deletes every non-ASCII
         # character ("già" -> "gi"). With embeddings passed in, no model is downloaded.
         language="multilingual",
         umap_model=BaseDimensionalityReduction(),
-        hdbscan_model=KMeans(n_clusters=k, random_state=config.seed, n_init=10),
+        hdbscan_model=kmeans,
         vectorizer_model=CountVectorizer(stop_words=italian_stop_words(), ngram_range=(1, 2)),
         calculate_probabilities=False,
     )
@@ -124,7 +147,24 @@ def fit_topics(texts: list[str], embeddings: np.ndarray, config: TopicsConfig) -
         assignments=pd.DataFrame({"doc_index": kept, "topic_id": [int(t) for t in topics]}),
         info=pd.DataFrame(rows),
         method=f"bertopic-kmeans(k={k},seed={config.seed})",
+        model=model,
     )
+
+
+def _initial_centroids(start: np.ndarray, embeddings: np.ndarray, k: int) -> np.ndarray:
+    """Starting centroids: the previous topics (largest first), then farthest points.
+
+    Extra centroids (when the corpus now calls for more topics) are the points farthest from
+    every centroid chosen so far.
+    """
+    centroids = [np.asarray(c, dtype=np.float64) for c in start[:k]]
+    data = np.asarray(embeddings, dtype=np.float64)
+    while len(centroids) < k:
+        distance = np.min(
+            np.linalg.norm(data[:, None, :] - np.stack(centroids)[None, :, :], axis=2), axis=1
+        )
+        centroids.append(data[int(np.argmax(distance))])
+    return np.stack(centroids)
 
 
 def readable_label(keywords: list[str], size: int = 3) -> str:
@@ -139,3 +179,89 @@ def readable_label(keywords: list[str], size: int = 3) -> str:
         if len(chosen) == size:
             break
     return " · ".join(chosen)
+
+
+# -- lifecycle: persist, assign new batches, refit with stable IDs -------------------------
+def _quiet_bertopic() -> None:
+    import logging
+
+    logging.getLogger("BERTopic").setLevel(logging.ERROR)
+
+
+def save_model(model: object, folder: Path, about: dict) -> None:
+    """BERTopic's safetensors format (no pickle) plus `ascolto.json` naming the embedder."""
+    _quiet_bertopic()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(  # type: ignore[attr-defined]
+        str(folder), serialization="safetensors", save_ctfidf=True, save_embedding_model=False
+    )
+    (folder / "ascolto.json").write_text(json.dumps(about, indent=2, default=str), encoding="utf-8")
+
+
+def load_model(folder: Path) -> object:
+    """A model saved by `save_model`; it assigns by similarity to the topic embeddings."""
+    _quiet_bertopic()
+    from bertopic import BERTopic
+
+    return BERTopic.load(str(folder))
+
+
+def assign(model: object, texts: list[str], embeddings: np.ndarray) -> list[int]:
+    """BERTopic topic of each text (its own numbering), without refitting."""
+    if not texts:
+        return []
+    topics, _ = model.transform(texts, embeddings=embeddings)  # type: ignore[attr-defined]
+    return [int(t) for t in topics]
+
+
+def topic_vectors(model: object) -> dict[int, np.ndarray]:
+    """Topic embedding per BERTopic topic id (outlier topic -1 excluded)."""
+    vectors = np.asarray(model.topic_embeddings_)  # type: ignore[attr-defined]
+    offset = int(model._outliers)  # type: ignore[attr-defined]
+    return {i - offset: vectors[i] for i in range(len(vectors)) if i - offset >= 0}
+
+
+@dataclass
+class TopicMatch:
+    """How a refit's topics map onto the IDs analysts already know."""
+
+    mapping: dict[int, int]  # new model's topic -> stable ID
+    kept: list[int]  # stable IDs carried over
+    added: list[int]  # stable IDs created by this refit
+    vanished: list[int]  # stable IDs with no counterpart any more
+
+
+def match_topics(
+    old: dict[int, np.ndarray], new: dict[int, np.ndarray], min_similarity: float, next_id: int
+) -> TopicMatch:
+    """One-to-one matching of new topics to old stable IDs (Hungarian, on cosine similarity).
+
+    A pair counts only at `min_similarity` or above; unmatched new topics get fresh IDs from
+    `next_id` (IDs are never reused), unmatched old ones are reported as vanished.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    mapping: dict[int, int] = {}
+    if old and new:
+        old_ids, new_ids = sorted(old), sorted(new)
+        a = _unit(np.vstack([new[i] for i in new_ids]))
+        b = _unit(np.vstack([old[i] for i in old_ids]))
+        similarity = a @ b.T
+        rows, cols = linear_sum_assignment(-similarity)
+        for r, c in zip(rows, cols, strict=True):
+            if similarity[r, c] >= min_similarity:
+                mapping[new_ids[r]] = old_ids[c]
+    kept = sorted(mapping.values())
+    added = []
+    for topic in sorted(new):
+        if topic not in mapping:
+            mapping[topic] = next_id
+            added.append(next_id)
+            next_id += 1
+    vanished = sorted(set(old) - set(kept))
+    return TopicMatch(mapping, kept, added, vanished)
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.where(norms == 0, 1, norms)

@@ -271,3 +271,14 @@ def test_training_refuses_labels_outside_the_taxonomy():
     bad = [Example("1", "testo", "neutral", frozenset({"NOT_A_THEME"}))]
     with pytest.raises(ValueError, match="NOT_A_THEME"):
         train_heads(bad, load_taxonomy(THEMES), FakeEmbedder(), SETTINGS.embed, SETTINGS.classify)
+
+
+def test_evidence_is_made_of_whole_words(classifier):
+    text = "mi hanno minacciato di pignorarmi la casa"
+    label = classifier.classify(text)
+    for span in label.evidence["LEGAL_THREAT"]:
+        start = text.index(span)
+        end = start + len(span)
+        assert (start == 0 or not text[start - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ), span

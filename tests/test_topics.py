@@ -6,3 +6,217 @@ def test_label_skips_phrases_that_repeat_earlier_words():
         ["trovata", "trovata trovata", "aggiungere", "aggiungere trovata", "bene"]
     ) == ("trovata · aggiungere · bene")
     assert readable_label([]) == ""
+
+
+# -- lifecycle: stable IDs across batches and refits ---------------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from pipeline.config import Settings  # noqa: E402
+from pipeline.embed import UseEmbedder  # noqa: E402
+from pipeline.stages import StageKeys, topic_table, topics_lineage, topics_stage  # noqa: E402
+from pipeline.store import Store  # noqa: E402
+
+KEYS = StageKeys(transcript="t", classify="c", embed="e")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _demo_recordings() -> list[tuple[str, str, list[str]]]:
+    """(recording, agency, customer lines) of the demo script, the lines as written."""
+    out = []
+    for row in map(json.loads, (ROOT / "demo/labels.jsonl").read_text().splitlines()):
+        lines = [line["text"] for turn in row["turns"] for line in turn.get("lines", [])]
+        out.append((row["file"], row["agency_id"], lines))
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_vectors() -> dict[str, object]:
+    texts = sorted({t for _, _, lines in _demo_recordings() for t in lines})
+    return dict(zip(texts, UseEmbedder().embed(texts), strict=True))
+
+
+def _add(store: Store, recordings, vectors) -> None:
+    for rec, agency, lines in recordings:
+        store.con.execute(
+            "INSERT INTO recordings VALUES (?, ?, ?, ?, DATE '2026-09-01', 1, now())",
+            [rec, rec, f"case-{rec}", agency],
+        )
+        store.con.execute(
+            "INSERT INTO transcripts (recording_id, transcript_key) VALUES (?, 't')", [rec]
+        )
+        for i, text in enumerate(lines):
+            store.con.execute(
+                "INSERT INTO utterances VALUES (?, 't', ?, 'customer', 0, 1, ?, false)",
+                [rec, i, text],
+            )
+        frame = pd.DataFrame(
+            {"recording_id": rec, "utt_idx": range(len(lines)), "embed_key": "e",
+             "vector": [vectors[t] for t in lines]}
+        )  # fmt: skip
+        if len(frame):
+            store.save_embeddings(rec, "e", frame)
+
+
+def _assignments(store: Store, key: str) -> dict[tuple[str, int], int]:
+    rows = store.query("SELECT * FROM topic_assignments WHERE topics_key = ?", [key])
+    return {(r.recording_id, r.utt_idx): r.topic_id for r in rows.itertuples()}
+
+
+def test_new_recordings_are_assigned_and_old_ones_keep_their_topic(tmp_path, demo_vectors):
+    recordings, settings = _demo_recordings(), Settings()
+    with Store(tmp_path) as store:
+        _add(store, recordings[:30], demo_vectors)
+        first = topics_stage(store, settings, KEYS)
+        assert first["fitted"] and first["n_topics"] >= 3
+        before = _assignments(store, first["topics_key"])
+        assert (
+            tmp_path / "topics" / first["topics_key"] / "topic_embeddings.safetensors"
+        ).is_file()
+
+        _add(store, recordings[30:], demo_vectors)
+        second = topics_stage(store, settings, KEYS)
+        assert not second["fitted"] and second["topics_key"] == first["topics_key"]
+        after = _assignments(store, first["topics_key"])
+        assert second["assigned"] == len(after) - len(before) > 0
+        assert {k: after[k] for k in before} == before
+        sizes = store.query(
+            "SELECT sum(size) AS n FROM topic_info WHERE topics_key = ?", [first["topics_key"]]
+        )["n"].iloc[0]
+        assert sizes == len(after)
+        assert topics_stage(store, settings, KEYS)["assigned"] == 0
+
+
+def test_refit_on_95_percent_keeps_ids_and_names(tmp_path, demo_vectors):
+    recordings, settings = _demo_recordings(), Settings()
+    with Store(tmp_path) as store:
+        _add(store, recordings, demo_vectors)
+        first = topics_stage(store, settings, KEYS)
+        old_ids = set(_assignments(store, first["topics_key"]).values())
+        lineage = topics_lineage(settings, KEYS)
+        biggest = int(
+            store.query(
+                "SELECT topic_id FROM topic_info WHERE topics_key = ? ORDER BY size DESC LIMIT 1",
+                [first["topics_key"]],
+            )["topic_id"].iloc[0]
+        )
+        store.rename_topic(lineage, biggest, "Piani di rientro")
+        dropped = [rec for rec, _, _ in recordings[::20]]  # 3 of 45 recordings: ~5% of the data
+        for table in ("utterances", "embeddings"):
+            store.con.execute(
+                f"DELETE FROM {table} WHERE recording_id IN ({', '.join('?' * len(dropped))})",
+                dropped,
+            )
+        refit = topics_stage(store, settings, KEYS, refit=True)
+        assert refit["fitted"] and refit["topics_key"] != first["topics_key"]
+        assert len(refit["kept"]) >= 0.9 * len(old_ids), refit
+        assert set(refit["kept"]) | set(refit["vanished"]) == old_ids
+        assert not set(refit["added"]) & old_ids  # new topics never take an old number
+        table = topic_table(store, refit["topics_key"], store.topic_names(lineage))
+        if biggest in refit["kept"]:
+            assert table.set_index("topic_id").loc[biggest, "label"] == "Piani di rientro"
+        assert [c for c in table.columns if c.startswith("% ")] == ["% AG01", "% AG02", "% AG03"]
+
+
+def test_match_topics_is_one_to_one_and_never_reuses_ids():
+    import numpy as np
+
+    from pipeline.topics import match_topics
+
+    eye = np.eye(4)
+    old = {0: eye[0], 1: eye[1], 5: eye[2]}
+    new = {0: eye[1] + 0.05, 1: eye[0], 2: eye[3]}
+    match = match_topics(old, new, min_similarity=0.8, next_id=6)
+    assert match.mapping == {0: 1, 1: 0, 2: 6}
+    assert (match.kept, match.added, match.vanished) == ([0, 1], [6], [5])
+
+
+def test_too_few_utterances_fit_no_topics_and_say_why(tmp_path, demo_vectors):
+    with Store(tmp_path) as store:
+        _add(store, _demo_recordings()[:2], demo_vectors)
+        result = topics_stage(store, Settings(), KEYS)
+    assert not result["fitted"] and "fewer than topics.min_utterances=30" in result["note"]
+
+
+# -- CLI -----------------------------------------------------------------------------------
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_topics_list_rename_and_refit_commands(tmp_path, demo_vectors):
+    with Store(tmp_path) as store:
+        _add(store, _demo_recordings(), demo_vectors)
+        store.con.execute(
+            "INSERT INTO runs VALUES ('r1', now(), now(), 'completed', 'c', ?)",
+            [json.dumps({"keys": {"transcript": "t", "classify": "c", "embed": "e"}})],
+        )
+        topics_stage(store, Settings(), KEYS)
+    listed = _cli("topics", "--data-dir", str(tmp_path))
+    assert listed.exit_code == 0, listed.output
+    assert "% AG01" in listed.output and "top_words" in listed.output
+    renamed = _cli("topics", "rename", "0", "Rate e dilazioni", "--data-dir", str(tmp_path))
+    assert renamed.exit_code == 0, renamed.output
+    unknown = _cli("topics", "rename", "99", "x", "--data-dir", str(tmp_path))
+    assert unknown.exit_code == 2 and "no topic 99" in unknown.output
+    refit = _cli("topics", "refit", "--data-dir", str(tmp_path))
+    assert refit.exit_code == 0 and "kept IDs [0," in refit.output, refit.output
+    assert "Rate e dilazioni" in _cli("topics", "--data-dir", str(tmp_path)).output
+
+
+@pytest.mark.parametrize(
+    ("lines", "expect"),
+    [
+        ([], "0 customer utterances"),
+        (["una riga sola ma abbastanza lunga"], "fewer than topics.min_utterances"),
+        (["mi hanno chiamato tre volte oggi"] * 40, "fewer than 2 distinct ones"),
+        (["the weather is lovely today in London"] * 20 + ["x " * 3000] * 20, "topics for 40"),
+    ],
+)
+def test_topics_fit_command_on_awkward_batches(tmp_path, lines, expect):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(lines)),
+        encoding="utf-8",
+    )
+    result = _cli("topics", "fit", str(source), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert expect in result.output
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(lines) and all("topic" in r and "topic_label" in r for r in rows)
+
+
+def test_topics_fit_command_finds_the_demo_subjects(tmp_path):
+    lines = [t for _, _, ls in _demo_recordings() for t in ls]
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(
+        "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(lines)),
+        encoding="utf-8",
+    )
+    result = _cli("topics", "fit", str(source), "-o", str(out), "--seed", "7")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert len({r["topic"] for r in rows if r["topic"] >= 0}) >= 3
+    assert all(r["topic_label"] for r in rows if r["topic"] >= 0)
+
+
+def test_forgetting_a_case_deletes_the_topic_models_that_saw_it(tmp_path, demo_vectors):
+    from pipeline.retention import forget
+
+    recordings = _demo_recordings()
+    with Store(tmp_path) as store:
+        _add(store, recordings, demo_vectors)
+        fitted = topics_stage(store, Settings(), KEYS)
+        folder = tmp_path / "topics" / fitted["topics_key"]
+        assert folder.is_dir()
+        deletion = forget(store, tmp_path, case_id=f"case-{recordings[0][0]}")
+        assert deletion.topic_models == 1 and not folder.exists()
+        assert store.current_topics(topics_lineage(Settings(), KEYS)) is None
+        again = topics_stage(store, Settings(), KEYS)  # the next run fits afresh, new numbers
+        assert again["fitted"] and min(again["added"]) >= fitted["n_topics"]
