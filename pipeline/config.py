@@ -128,7 +128,11 @@ class TopicsConfig(_Strict):
         4, ge=1, description="shorter utterances ('Direi otto.') are not clustered"
     )
     n_topics: int | Literal["auto"] = "auto"
-    seed: int = 42
+    init: Literal["ward", "random"] = Field(
+        "ward",
+        description="k-means start: ward (deterministic, from a Ward clustering) or random (seed)",
+    )
+    seed: int = Field(42, description="used by init: random")
     match_similarity: float = Field(
         0.8, ge=0, le=1, description="cosine between topic embeddings that keeps an ID at refit"
     )
