@@ -141,3 +141,23 @@ def losses(scorecard: pd.DataFrame, labels: dict[str, str], first: bool) -> str:
     fig.update_layout(barmode="group", yaxis_title="€", template="plotly_white",
                       margin={"t": 20, "l": 60, "r": 20, "b": 40})  # fmt: skip
     return _html(fig, first)
+
+
+def topics_by_month(views: pd.DataFrame, labels: dict[int, str], first: bool = False) -> str:
+    """Share of each month's customer utterances that fall in each topic."""
+    import plotly.graph_objects as go
+
+    frame = views.assign(month=pd.to_datetime(views["month"]))
+    totals = frame.groupby("month")["utt_idx"].size()
+    fig = go.Figure()
+    for topic_id, part in frame.groupby("topic_id"):
+        counts = part.groupby("month")["utt_idx"].size().reindex(totals.index, fill_value=0)
+        name = f"{topic_id} · {labels.get(int(topic_id), '')}"[:40]
+        fig.add_trace(
+            go.Scatter(x=totals.index, y=100 * counts / totals, mode="lines+markers", name=name,
+                       customdata=counts, hovertemplate="%{x|%Y-%m}: %{y:.0f}% (n=%{customdata})"
+                       "<extra>" + name.replace("<", "&lt;") + "</extra>")
+        )  # fmt: skip
+    fig.update_layout(yaxis_title="%", template="plotly_white",
+                      margin={"t": 20, "l": 50, "r": 20, "b": 40})  # fmt: skip
+    return _html(fig, first)

@@ -21,7 +21,13 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.audio import Audio, decode
-from pipeline.charts import empathy_vs_recovery, losses, monthly_trend, themes_by_agency
+from pipeline.charts import (
+    empathy_vs_recovery,
+    losses,
+    monthly_trend,
+    themes_by_agency,
+    topics_by_month,
+)
 from pipeline.classify import (
     Taxonomy,
     classifier_fingerprint,
@@ -506,6 +512,26 @@ def report_data(
     )
     model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
     names = store.topic_names(topics_key_.rsplit("-", 1)[0])
+    views = (
+        store.query(
+            "SELECT * FROM topic_utterances WHERE topics_key = ? AND classify_key = ?",
+            [topics_key_, keys.classify],
+        )
+        if store.has("topic_utterances")
+        else pd.DataFrame(
+            columns=[
+                "topic_id",
+                "recording_id",
+                "utt_idx",
+                "agency_id",
+                "month",
+                "sentiment",
+                "threatened",
+            ]
+        )  # fmt: skip
+    )
+    if agency is not None:
+        views = _pool_others(views, agency)
     topics = [
         # topic examples may quote any agency: an agency's own report shows keywords only
         dict(
@@ -513,6 +539,7 @@ def report_data(
             label=names.get(int(r["topic_id"]), r["label"]),
             quotes=json.loads(r["quotes"]) if agency is None else [],
         )
+        | _topic_view(views, int(r["topic_id"]), agencies)
         for r in info.to_dict(orient="records")
     ]
     quarantine = store.query(
@@ -530,6 +557,13 @@ def report_data(
         ),
         "losses": losses(shown, labels, first=False),
     }
+    if topics:
+        topic_rows = [
+            {"label": f"{t['topic_id']} · {t['label']}", "threat": False, "shares": t["shares"]}
+            for t in topics
+        ]
+        charts["topics"] = themes_by_agency(topic_rows, shown["agency_id"].tolist(), first=False)
+        charts["topics_trend"] = topics_by_month(views, {t["topic_id"]: t["label"] for t in topics})
     return ReportData(
         scorecard=shown,
         theme_rows=theme_rows,
@@ -541,6 +575,21 @@ def report_data(
         findings=found,
         charts=charts,
     )
+
+
+def _topic_view(views: pd.DataFrame, topic_id: int, agencies: list[str]) -> dict[str, Any]:
+    """Share of each agency's interviews with the topic, and how its utterances were labelled."""
+    mine = views[views["topic_id"] == topic_id]
+    shares = []
+    for agency in agencies:
+        interviews = views.loc[views["agency_id"] == agency, "recording_id"].nunique()
+        with_topic = mine.loc[mine["agency_id"] == agency, "recording_id"].nunique()
+        shares.append(with_topic / interviews if interviews else None)
+    return {
+        "shares": shares,
+        "threatened_share": float(mine["threatened"].mean()) if len(mine) else None,
+        "negative_share": float((mine["sentiment"] == "negative").mean()) if len(mine) else None,
+    }
 
 
 def _pool_others(frame: pd.DataFrame, agency: str) -> pd.DataFrame:

@@ -64,6 +64,12 @@ CREATE TABLE IF NOT EXISTS topic_generations (
     mapping VARCHAR, kept INTEGER[], added INTEGER[], vanished INTEGER[]);
 CREATE TABLE IF NOT EXISTS topic_names (
     lineage VARCHAR, topic_id INTEGER, label VARCHAR, renamed_at TIMESTAMP);
+-- One row per (topic assignment, classification): topic x agency / month / threatened / sentiment.
+CREATE OR REPLACE VIEW topic_utterances AS
+SELECT a.topics_key, a.topic_id, a.recording_id, a.utt_idx, r.agency_id, r.interview_date,
+       date_trunc('month', r.interview_date) AS month, l.classify_key, l.sentiment, l.threatened
+FROM topic_assignments a JOIN recordings r USING (recording_id)
+LEFT JOIN utterance_labels l ON l.recording_id = a.recording_id AND l.utt_idx = a.utt_idx;
 CREATE TABLE IF NOT EXISTS scorecards (
     run_id VARCHAR, agency_id VARCHAR, metrics VARCHAR);
 CREATE TABLE IF NOT EXISTS erased (kind VARCHAR, key VARCHAR, erased_at TIMESTAMP);
@@ -357,8 +363,17 @@ class Store:
         self._replace("topic_assignments", "topics_key = ?", [topics_key], assignments)
         self._replace("topic_models", "topics_key = ?", [topics_key], pd.DataFrame([model]))
 
+    def has(self, name: str) -> bool:
+        """Whether a table or view exists (a store written by an older version may lack it)."""
+        row = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
+        return bool(row and row[0])
+
     def current_topics(self, lineage: str) -> dict | None:
         """The latest topic model generation of a lineage (same config and embeddings), if any."""
+        if not self.has("topic_generations"):
+            return None
         rows = self.query(
             "SELECT * FROM topic_generations WHERE lineage = ? AND model_dir IS NOT NULL "
             "ORDER BY seq DESC LIMIT 1",
@@ -395,6 +410,8 @@ class Store:
 
     def topic_names(self, lineage: str) -> dict[int, str]:
         """Analyst-given topic names of a lineage, by stable topic ID."""
+        if not self.has("topic_names"):
+            return {}
         rows = self.query("SELECT topic_id, label FROM topic_names WHERE lineage = ?", [lineage])
         return {int(r.topic_id): str(r.label) for r in rows.itertuples()}
 

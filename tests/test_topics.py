@@ -220,3 +220,58 @@ def test_forgetting_a_case_deletes_the_topic_models_that_saw_it(tmp_path, demo_v
         assert store.current_topics(topics_lineage(Settings(), KEYS)) is None
         again = topics_stage(store, Settings(), KEYS)  # the next run fits afresh, new numbers
         assert again["fitted"] and min(again["added"]) >= fitted["n_topics"]
+
+
+def test_topic_views_by_agency_month_threatened_and_sentiment(tmp_path, demo_vectors):
+    from pipeline.charts import topics_by_month
+    from pipeline.stages import _topic_view
+
+    recordings = _demo_recordings()
+    with Store(tmp_path) as store:
+        _add(store, recordings, demo_vectors)
+        key = topics_stage(store, Settings(), KEYS)["topics_key"]
+        first = store.query(
+            "SELECT recording_id, utt_idx, topic_id FROM topic_assignments LIMIT 1"
+        ).iloc[0]
+        store.con.execute(
+            "INSERT INTO utterance_labels (recording_id, utt_idx, classify_key, sentiment, "
+            "threatened) VALUES (?, ?, 'c', 'negative', true)",
+            [first.recording_id, int(first.utt_idx)],
+        )
+        views = store.query(
+            "SELECT * FROM topic_utterances WHERE topics_key = ? AND classify_key = 'c'", [key]
+        )
+    assert len(views) == 1 and views["month"].iloc[0].strftime("%Y-%m") == "2026-09"
+    view = _topic_view(views, int(first.topic_id), ["AG01", "AG02", "AG03"])
+    assert (view["threatened_share"], view["negative_share"]) == (1.0, 1.0)
+    agency = next(a for rec, a, _ in recordings if rec == first.recording_id)
+    assert view["shares"][["AG01", "AG02", "AG03"].index(agency)] == 1.0
+    assert "plotly" in topics_by_month(views, {int(first.topic_id): "rate"})
+
+
+def test_demo_subjects_come_out_as_distinct_labelled_topics(demo_vectors):
+    """Against the demo's own labels: lines written with one theme (101 lines, 15 themes).
+
+    Measured 0.611 NMI when written; the bound guards against regressions, it is not a target.
+    """
+    import numpy as np
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from pipeline.config import TopicsConfig
+    from pipeline.topics import fit_topics
+
+    rows = map(json.loads, (ROOT / "demo/labels.jsonl").read_text().splitlines())
+    single = [
+        (line["text"], line["themes"][0])
+        for row in rows
+        for turn in row["turns"]
+        for line in turn.get("lines", [])
+        if len(line["themes"]) == 1
+    ]
+    texts = [t for t, _ in single]
+    fit = fit_topics(texts, np.vstack([demo_vectors[t] for t in texts]), TopicsConfig(min_words=1))
+    topic = dict(zip(fit.assignments["doc_index"], fit.assignments["topic_id"], strict=True))
+    predicted = [topic.get(i, -1) for i in range(len(texts))]
+    assert normalized_mutual_info_score([c for _, c in single], predicted) >= 0.5
+    labels = fit.info["label"].tolist()
+    assert len(labels) >= 5 and all(labels) and len(set(labels)) == len(labels)
