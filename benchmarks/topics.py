@@ -6,7 +6,8 @@ Data: the statements of `models/training/statements_it.jsonl` that carry exactly
 theme is the human category). CAUTION: this corpus is ours (written for the classifier), not a
 public one; no public labelled Italian corpus can be downloaded on these machines.
 Measured per method: NMI and ARI against the themes, ARI between two seeds, outlier share, topic
-diversity (unique share of the top-10 words), fit time with embeddings precomputed. Then, for
+diversity (unique share of the top-10 words), coherence (mean NPMI of top-10 word pairs, by
+co-occurrence within a statement; gensim is not installed), fit time with embeddings precomputed. Then, for
 ascolto's method: fit time on 10,000 utterances (the corpus repeated with small noise on the
 embeddings) and the time to assign a new batch of 1,000 with the saved model.
 """
@@ -72,22 +73,54 @@ def ours(
     return out
 
 
-def diversity(texts: list[str], topics: list[int]) -> float:
-    """Share of unique words among each topic's 10 most frequent content words."""
+def _content_words(text: str, stop: set[str]) -> set[str]:
+    return {w for w in text.lower().split() if w.isalpha() and w not in stop}
+
+
+def top_words(texts: list[str], topics: list[int], n: int = 10) -> list[list[str]]:
+    """Each topic's n most frequent content words (outliers excluded)."""
     from collections import Counter
 
     stop = set(italian_stop_words())
-    tops = []
+    out = []
     for topic in sorted(set(topics) - {-1}):
         words = Counter(
             w
             for text, t in zip(texts, topics, strict=True)
             if t == topic
-            for w in text.lower().split()
-            if w.isalpha() and w not in stop
+            for w in _content_words(text, stop)
         )
-        tops += [w for w, _ in words.most_common(10)]
-    return round(len(set(tops)) / len(tops), 3) if tops else 0.0
+        out.append([w for w, _ in words.most_common(n)])
+    return out
+
+
+def diversity(tops: list[list[str]]) -> float:
+    """Share of unique words among all topics' top words."""
+    flat = [w for words in tops for w in words]
+    return round(len(set(flat)) / len(flat), 3) if flat else 0.0
+
+
+def npmi(texts: list[str], tops: list[list[str]]) -> float:
+    """Mean normalised PMI of top-word pairs, by co-occurrence in the same statement (-1..1)."""
+    stop = set(italian_stop_words())
+    docs = [_content_words(t, stop) for t in texts]
+    n = len(docs)
+    scores = []
+    for words in tops:
+        pairs = []
+        for i, a in enumerate(words):
+            for b in words[i + 1 :]:
+                pa = sum(a in d for d in docs) / n
+                pb = sum(b in d for d in docs) / n
+                pab = sum(a in d and b in d for d in docs) / n
+                pairs.append(
+                    -1.0
+                    if pab == 0
+                    else (1.0 if pab == 1 else np.log(pab / (pa * pb)) / -np.log(pab))
+                )
+        if pairs:
+            scores.append(float(np.mean(pairs)))
+    return round(float(np.mean(scores)), 3) if scores else 0.0
 
 
 def measure(name: str, method, texts, embeddings, labels) -> dict:  # noqa: ANN001
@@ -105,7 +138,8 @@ def measure(name: str, method, texts, embeddings, labels) -> dict:  # noqa: ANN0
         "ari": round(adjusted_rand_score(labels, first), 3),
         "ari_between_seeds": round(adjusted_rand_score(first, second), 3),
         "outlier_share": round(sum(t == -1 for t in first) / len(first), 3),
-        "diversity": diversity(texts, first),
+        "diversity": diversity(top_words(texts, first)),
+        "npmi": npmi(texts, top_words(texts, first)),
         "fit_seconds": round(elapsed, 2),
     }
 
