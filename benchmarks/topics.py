@@ -26,7 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import TopicsConfig  # noqa: E402
+from pipeline.classify import load_taxonomy  # noqa: E402
+from pipeline.config import TopicsConfig, load_settings  # noqa: E402
 from pipeline.embed import UseEmbedder  # noqa: E402
 from pipeline.topics import (  # noqa: E402
     assign,
@@ -34,6 +35,7 @@ from pipeline.topics import (  # noqa: E402
     italian_stop_words,
     load_model,
     save_model,
+    theme_seeds,
 )
 
 
@@ -62,11 +64,16 @@ def bertopic_defaults(texts: list[str], embeddings: np.ndarray, seed: int) -> li
 
 
 def ours(
-    texts: list[str], embeddings: np.ndarray, seed: int, n_topics="auto", init="ward"
+    texts: list[str],
+    embeddings: np.ndarray,
+    seed: int,
+    n_topics="auto",
+    init="ward",
+    start: np.ndarray | None = None,
 ) -> list[int]:
     """ascolto's fit (k-means on the embeddings, k from the corpus size unless given)."""
     config = TopicsConfig(seed=seed, min_words=1, n_topics=n_topics, init=init)
-    fit = fit_topics(texts, embeddings, config)
+    fit = fit_topics(texts, embeddings, config, start=start)
     out = [-1] * len(texts)
     for i, t in zip(fit.assignments["doc_index"], fit.assignments["topic_id"], strict=True):
         out[int(i)] = int(t)
@@ -178,6 +185,7 @@ def main() -> None:
     embeddings = UseEmbedder().embed(texts)
     embed_s = time.perf_counter() - started
     ours(texts[:100], embeddings[:100], 42)  # warm-up: BERTopic's import is not fit time
+    seeds = theme_seeds(load_taxonomy(load_settings().themes_file), UseEmbedder())
     rows = [
         measure("ascolto default: k-means from Ward, k auto", ours, texts, embeddings, labels),
         measure(
@@ -190,6 +198,13 @@ def main() -> None:
         measure(
             "k-means from Ward, k = number of themes",
             lambda t, e, s: ours(t, e, s, n_topics=len(set(labels))),
+            texts,
+            embeddings,
+            labels,
+        ),  # fmt: skip
+        measure(
+            "k-means seeded with the themes' examples (topics.seed_with_themes)",
+            lambda t, e, s: ours(t, e, s, start=seeds),
             texts,
             embeddings,
             labels,

@@ -149,7 +149,7 @@ def process_recordings(
                 store.add_quarantine(run_id, rejected)
             embedded = embed_task(store, keys, embedder)
             classified = classify_task(store, settings, keys, embedder)
-            topics = topics_task(store, settings, keys)
+            topics = topics_task(store, settings, keys, embedder=embedder)
             scorecard = score_task(store, settings, keys, run_id)
             report = report_task(
                 store,

@@ -133,6 +133,11 @@ class TopicsConfig(_Strict):
         description="k-means start: ward (deterministic, from a Ward clustering) or random (seed)",
     )
     seed: int = Field(42, description="used by init: random")
+    seed_with_themes: bool = Field(
+        False,
+        description="first fit starts from the themes' example sentences, so known themes line "
+        "up with topics while other centroids stay free for what the taxonomy does not name",
+    )
     match_similarity: float = Field(
         0.8, ge=0, le=1, description="cosine between topic embeddings that keeps an ID at refit"
     )

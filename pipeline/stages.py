@@ -46,7 +46,15 @@ from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 from pipeline.scoring import agency_scorecard
 from pipeline.stats import case_table, findings, sentence
 from pipeline.store import Store
-from pipeline.topics import assign, fit_topics, load_model, match_topics, save_model, topic_vectors
+from pipeline.topics import (
+    assign,
+    fit_topics,
+    load_model,
+    match_topics,
+    save_model,
+    theme_seeds,
+    topic_vectors,
+)
 from pipeline.transcribe import Transcriber, make_transcriber
 
 log = logging.getLogger("ascolto")
@@ -295,7 +303,11 @@ def _matrix(corpus: pd.DataFrame) -> Any:
 
 
 def topics_stage(
-    store: Store, settings: Settings, keys: StageKeys, refit: bool = False
+    store: Store,
+    settings: Settings,
+    keys: StageKeys,
+    refit: bool = False,
+    embedder: Embedder | None = None,
 ) -> dict[str, object]:
     """Assign new utterances to the current topics; fit only when there are none (or refit).
 
@@ -306,7 +318,7 @@ def topics_stage(
     current = store.current_topics(lineage)
     corpus = _topic_corpus(store, settings, keys)
     if current is None or refit:
-        return _fit_generation(store, settings, lineage, current, corpus)
+        return _fit_generation(store, settings, lineage, current, corpus, embedder)
     key = str(current["topics_key"])
     done = store.query(
         "SELECT recording_id, utt_idx FROM topic_assignments WHERE topics_key = ?", [key]
@@ -331,17 +343,22 @@ def topics_stage(
 
 
 def _fit_generation(
-    store: Store, settings: Settings, lineage: str, current: dict | None, corpus: pd.DataFrame
+    store: Store,
+    settings: Settings,
+    lineage: str,
+    current: dict | None,
+    corpus: pd.DataFrame,
+    embedder: Embedder | None,
 ) -> dict[str, object]:
     seq = _last_seq(store, lineage) + 1
     key = f"{lineage}-{seq}"
     old = _stable_vectors(current) if current else {}
-    fit = fit_topics(
-        corpus["text"].tolist(),
-        _matrix(corpus),
-        settings.topics,
-        start=_largest_first(store, current, old),
-    )
+    start = _largest_first(store, current, old)
+    if start is None and settings.topics.seed_with_themes:
+        start = theme_seeds(
+            load_taxonomy(settings.themes_file), embedder or make_embedder(settings.embed)
+        )
+    fit = fit_topics(corpus["text"].tolist(), _matrix(corpus), settings.topics, start=start)
     row = {
         "topics_key": key,
         "fitted_at": pd.Timestamp.now(tz="UTC").tz_localize(None),

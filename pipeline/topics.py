@@ -16,6 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,10 @@ def fit_topics(
     if distinct < 2:
         empty.note = f"{len(texts)} utterances but fewer than 2 distinct ones: no topics fitted"
         return empty
-    k = min(choose_k(len(texts), config), distinct)
+    k = choose_k(len(texts), config)
+    if start is not None and config.n_topics == "auto":
+        k = max(k, len(start))  # a refit or a seeded fit never has fewer topics than its start
+    k = min(k, distinct)
     if start is not None and len(start):
         kmeans = KMeans(n_clusters=k, init=_initial_centroids(start, embeddings, k), n_init=1)
     elif config.init == "ward":
@@ -152,6 +156,16 @@ def fit_topics(
         method=f"bertopic-kmeans(k={k},init={'previous' if start is not None else config.init})",
         model=model,
     )
+
+
+def theme_seeds(taxonomy: Any, embedder: Any) -> np.ndarray:
+    """One starting centroid per theme with examples: the mean of its example embeddings."""
+    rows = [
+        _unit(embedder.embed(list(theme.examples))).mean(axis=0)
+        for theme in taxonomy.themes
+        if theme.examples
+    ]
+    return np.vstack(rows) if rows else np.zeros((0, 1))
 
 
 WARD_SAMPLE = 2000  # Ward needs memory quadratic in its input: it runs on an even sample

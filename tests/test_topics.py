@@ -275,3 +275,12 @@ def test_demo_subjects_come_out_as_distinct_labelled_topics(demo_vectors):
     assert normalized_mutual_info_score([c for _, c in single], predicted) >= 0.5
     labels = fit.info["label"].tolist()
     assert len(labels) >= 5 and all(labels) and len(set(labels)) == len(labels)
+
+
+def test_seeding_with_the_themes_starts_one_topic_per_theme(tmp_path, demo_vectors):
+    seeded = Settings(topics={"seed_with_themes": True})
+    with Store(tmp_path) as store:
+        _add(store, _demo_recordings(), demo_vectors)
+        result = topics_stage(store, seeded, KEYS, embedder=UseEmbedder())
+    assert result["fitted"] and result["n_topics"] == 15  # k auto would be 9 on this corpus
+    assert topics_lineage(seeded, KEYS) != topics_lineage(Settings(), KEYS)
