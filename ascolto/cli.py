@@ -325,9 +325,7 @@ def report(
     config: ConfigOpt = None,
 ) -> None:
     """Rebuild the HTML report from the store (whole, or one agency's) without re-running."""
-    import json
-
-    from pipeline.stages import StageKeys, build_report
+    from pipeline.stages import build_report
     from pipeline.store import Store
 
     settings = _settings(config)
@@ -336,20 +334,9 @@ def report(
         raise typer.Exit(2)
     _require_store(data_dir)
     with Store(data_dir, read_only=True) as store:
-        runs = store.query(
-            "SELECT run_id, summary FROM runs WHERE status = 'completed' "
-            "ORDER BY finished_at DESC LIMIT 1"
-        )
-        last = json.loads(runs["summary"].iloc[0]) if len(runs) else {}
-        if "keys" not in last:
-            typer.secho(
-                f"error: no completed run with results in {data_dir}; run `ascolto run` first",
-                fg=typer.colors.RED,
-                err=True,
-            )
-            raise typer.Exit(2)
         # The report shows what the last run computed, whatever the config says today.
-        keys, latest = StageKeys(**last["keys"]), {"t": last["topics_key"], "r": last["run_id"]}
+        keys, last = _last_run_keys(store, data_dir)
+        latest = {"t": last["topics_key"], "r": last["run_id"]}
         try:
             path = build_report(
                 store, settings, keys, str(latest["t"]), str(latest["r"]), output,

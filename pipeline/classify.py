@@ -242,6 +242,7 @@ class CueMatcher:
         self.taxonomy = taxonomy
         self.window = negation_window
         self.max_chars = max_chars
+        self._polarity = {t.code: t.polarity for t in taxonomy.themes}
         self.nlp = italian_nlp()
         self._lemma = PhraseMatcher(self.nlp.vocab, attr="LEMMA")
         self._lower = PhraseMatcher(self.nlp.vocab, attr="LOWER")
@@ -294,10 +295,11 @@ class CueMatcher:
         for key, patterns in (("+", self.taxonomy.positive), ("-", self.taxonomy.negative)):
             for pattern in patterns:
                 spans.update((key, *_whole_words(lower, m)) for m in pattern.finditer(lower))
-        polarity = {t.code: t.polarity for t in self.taxonomy.themes}
+        token_starts = [t.idx for t in doc]
         for key, start, end in sorted(_longest(spans), key=lambda s: (s[1], s[0])):
-            negated = self._is_negated(doc, analysis.scope, start)
-            if (polarity.get(key) == "positive" or key == "+") and any(
+            index = bisect_right(token_starts, start) - 1
+            negated = 0 <= index < len(analysis.scope) and analysis.scope[index]
+            if (self._polarity.get(key) == "positive" or key == "+") and any(
                 a <= start < b for a, b in ironic_sentences
             ):
                 # "gentilissimi, come no": the praise is the complaint.
@@ -305,11 +307,6 @@ class CueMatcher:
                 continue
             analysis.cues.append(Cue(key, start, end, negated))
         return analysis
-
-    @staticmethod
-    def _is_negated(doc: Doc, scope: list[bool], start: int) -> bool:
-        index = bisect_right([t.idx for t in doc], start) - 1
-        return 0 <= index < len(scope) and scope[index]
 
 
 def _whole_words(text: str, match: re.Match[str]) -> tuple[int, int]:
