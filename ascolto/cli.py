@@ -687,7 +687,7 @@ def topics(
     """Current topics: id, label, size, top words and share of each agency's interviews."""
     if ctx.invoked_subcommand is not None:
         return
-    from pipeline.stages import topic_table, topics_lineage
+    from pipeline.stages import topic_names, topic_table, topics_lineage
     from pipeline.store import Store
 
     settings = _settings(config)
@@ -699,7 +699,8 @@ def topics(
         if current is None:
             typer.echo("no topics yet (too few utterances, or the topics config changed: refit)")
             return
-        table = topic_table(store, str(current["topics_key"]), store.topic_names(lineage))
+        names = topic_names(store, settings, lineage)
+        table = topic_table(store, str(current["topics_key"]), names)
     typer.echo(f"topics {current['topics_key']} (generation {current['seq']})")
     typer.echo(table.to_string(index=False))
 
@@ -708,14 +709,16 @@ def topics(
 def topics_refit(data_dir: DataDir = Path("ascolto-data"), config: ConfigOpt = None) -> None:
     """Refit topics on every utterance; old IDs are kept where topics match, changes listed."""
     from pipeline.lock import data_dir_lock
-    from pipeline.stages import topics_stage
+    from pipeline.stages import default_embedder, topics_stage
     from pipeline.store import Store
 
     settings = _settings(config)
     _require_store(data_dir)
     with data_dir_lock(data_dir, "topics refit"), Store(data_dir) as store:
         keys, _ = _last_run_keys(store, data_dir)
-        result = topics_stage(store, settings, keys, refit=True)
+        result = topics_stage(
+            store, settings, keys, refit=True, embedder=default_embedder(settings)
+        )
     if not result["fitted"]:
         typer.echo(f"no topics fitted: {result['note']}")
         return
@@ -780,7 +783,8 @@ def topics_fit(
 
     def add_topics(records: list[dict]) -> list[dict]:
         texts = [str(r["text"]) for r in records]
-        fit = fit_topics(texts, make_embedder(settings.embed).embed(texts), topics_config)
+        embedder = make_embedder(settings.embed)
+        fit = fit_topics(texts, embedder.embed(texts), topics_config, embedder=embedder)
         if fit.note:
             notes.append(fit.note)
         labels = (

@@ -9,7 +9,8 @@ Measured per method: NMI and ARI against the themes, ARI between two seeds, outl
 diversity (unique share of the top-10 words), coherence (mean NPMI of top-10 word pairs, by
 co-occurrence within a statement; gensim is not installed), fit time with embeddings precomputed. Then, for
 ascolto's method: fit time on 10,000 utterances (the corpus repeated with small noise on the
-embeddings) and the time to assign a new batch of 1,000 with the saved model.
+embeddings, MMR topic words included) and the time to assign a new batch of 1,000 with the saved
+model; and the topic words (labels) of each `topics.representation`, with their diversity.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pipeline.classify import load_taxonomy  # noqa: E402
 from pipeline.config import TopicsConfig, load_settings  # noqa: E402
 from pipeline.embed import UseEmbedder  # noqa: E402
 from pipeline.topics import (  # noqa: E402
+    LemmaTokenizer,
     assign,
     fit_topics,
     italian_stop_words,
@@ -47,7 +49,7 @@ def corpus() -> tuple[list[str], list[str]]:
 
 
 def bertopic_defaults(texts: list[str], embeddings: np.ndarray, seed: int) -> list[int]:
-    """BERTopic as shipped (UMAP 5-d + HDBSCAN min_cluster_size 10), our vectorizer."""
+    """BERTopic as shipped (UMAP 5-d + HDBSCAN min_cluster_size 10), our lemma tokenizer."""
     from bertopic import BERTopic
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
@@ -57,7 +59,7 @@ def bertopic_defaults(texts: list[str], embeddings: np.ndarray, seed: int) -> li
         umap_model=UMAP(
             n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed
         ),
-        vectorizer_model=CountVectorizer(stop_words=italian_stop_words(), ngram_range=(1, 2)),
+        vectorizer_model=CountVectorizer(tokenizer=LemmaTokenizer(), token_pattern=None),
     )
     topics, _ = model.fit_transform(texts, embeddings=embeddings)
     return [int(t) for t in topics]
@@ -151,7 +153,35 @@ def measure(name: str, method, texts, embeddings, labels) -> dict:  # noqa: ANN0
     }
 
 
-def scale(texts: list[str], embeddings: np.ndarray) -> dict:
+def representations(texts: list[str], embeddings: np.ndarray, embedder) -> list[dict]:  # noqa: ANN001
+    """Topic words of ascolto's default clustering under each `topics.representation`.
+
+    Diversity and NPMI here are of the words the model reports (labels), split into single
+    words, unlike `measure`, which counts raw words per cluster.
+    """
+    rows = []
+    for name in ("ctfidf", "mmr", "keybert"):
+        config = TopicsConfig(min_words=1, representation=name)
+        started = time.perf_counter()
+        fit = fit_topics(texts, embeddings, config, embedder=embedder)
+        elapsed = time.perf_counter() - started
+        tops = [
+            list(dict.fromkeys(w for phrase in words.split(", ") for w in phrase.split()))[:10]
+            for words in fit.info["top_words"]
+        ]
+        rows.append(
+            {
+                "representation": name,
+                "diversity": diversity(tops),
+                "npmi": npmi(texts, tops),
+                "fit_seconds": round(elapsed, 2),
+                "labels": fit.info["label"].tolist(),
+            }
+        )
+    return rows
+
+
+def scale(texts: list[str], embeddings: np.ndarray, embedder) -> dict:  # noqa: ANN001
     """Fit 10,000 utterances, save, load, and assign a new batch of 1,000 (ascolto's method)."""
     rng = np.random.default_rng(0)
     reps = int(np.ceil(10_000 / len(texts)))
@@ -161,7 +191,7 @@ def scale(texts: list[str], embeddings: np.ndarray) -> dict:
     )
     noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
     started = time.perf_counter()
-    fit = fit_topics(big_texts, noisy, TopicsConfig(min_words=1))
+    fit = fit_topics(big_texts, noisy, TopicsConfig(min_words=1), embedder=embedder)
     fit_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as folder:
         save_model(fit.model, Path(folder) / "m", {})
@@ -216,7 +246,8 @@ def main() -> None:
         f"{len(set(labels))} themes (ours, not a public corpus)",
         "embed_seconds": round(embed_s, 2),
         "methods": rows,
-        "scale": scale(texts, embeddings),
+        "representations": representations(texts, embeddings, UseEmbedder()),
+        "scale": scale(texts, embeddings, UseEmbedder()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

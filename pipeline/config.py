@@ -141,6 +141,11 @@ class TopicsConfig(_Strict):
     match_similarity: float = Field(
         0.8, ge=0, le=1, description="cosine between topic embeddings that keeps an ID at refit"
     )
+    representation: Literal["mmr", "keybert", "ctfidf"] = Field(
+        "mmr",
+        description="topic words: c-TF-IDF re-ranked by maximal marginal relevance (mmr), by "
+        "closeness to the topic's documents (keybert), or plain c-TF-IDF",
+    )
 
 
 class ScoringConfig(_Strict):
@@ -178,6 +183,9 @@ class Settings(_Strict):
     retention: RetentionConfig = RetentionConfig()
     themes_file: Path = CONFIG_DIR / "themes.yaml"
     interview_file: Path = CONFIG_DIR / "interview.yaml"
+    topics_file: Path = Field(
+        CONFIG_DIR / "topics.yaml", description="analysts' topic names (optional file)"
+    )
 
     @field_validator("language")
     @classmethod
@@ -207,7 +215,11 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    for key in ("themes_file", "interview_file"):  # relative to the file that names them
+    for key in (
+        "themes_file",
+        "interview_file",
+        "topics_file",
+    ):  # relative to the file that names them
         if key in raw:
             raw[key] = (path.parent / raw[key]).resolve()
     classify = raw.get("classify")

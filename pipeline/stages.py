@@ -35,7 +35,7 @@ from pipeline.classify import (
     make_classifier,
     summarize_interview,
 )
-from pipeline.config import Settings, load_yaml
+from pipeline.config import ConfigError, Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
 from pipeline.ingest import load_cases, load_manifest
 from pipeline.records import Quarantined, Recording, Segment, Transcript
@@ -358,7 +358,9 @@ def _fit_generation(
         start = theme_seeds(
             load_taxonomy(settings.themes_file), embedder or make_embedder(settings.embed)
         )
-    fit = fit_topics(corpus["text"].tolist(), _matrix(corpus), settings.topics, start=start)
+    fit = fit_topics(
+        corpus["text"].tolist(), _matrix(corpus), settings.topics, start=start, embedder=embedder
+    )
     row = {
         "topics_key": key,
         "fitted_at": pd.Timestamp.now(tz="UTC").tz_localize(None),
@@ -453,6 +455,25 @@ def _next_topic_id(store: Store, lineage: str) -> int:
     return max(used, default=-1) + 1
 
 
+def topic_names(store: Store, settings: Settings, lineage: str) -> dict[int, str]:
+    """Analysts' topic names: `ascolto topics rename`, overridden by `configs/topics.yaml`.
+
+    The YAML file (`names: {7: "Minacce di azioni legali"}`) is optional; IDs are stable across
+    assignments and refits, so a name given once stays with its topic.
+    """
+    names = store.topic_names(lineage)
+    path = settings.topics_file
+    if not path.is_file():
+        return names
+    raw = load_yaml(path) or {}
+    chosen = raw.get("names") if isinstance(raw, dict) else None
+    if not isinstance(chosen, dict) or not all(
+        isinstance(k, int) and isinstance(v, str) for k, v in chosen.items()
+    ):
+        raise ConfigError(f'{path}: expected `names:` mapping topic IDs to labels, e.g. 7: "..."')
+    return names | {k: v.strip() for k, v in chosen.items() if v.strip()}
+
+
 def topic_table(store: Store, topics_key: str, names: dict[int, str]) -> pd.DataFrame:
     """One row per topic with the share of each agency's interviews that mention it."""
     info = store.query(
@@ -528,7 +549,7 @@ def report_data(
         "SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_]
     )
     model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
-    names = store.topic_names(topics_key_.rsplit("-", 1)[0])
+    names = topic_names(store, settings, topics_key_.rsplit("-", 1)[0])
     views = (
         store.query(
             "SELECT * FROM topic_utterances WHERE topics_key = ? AND classify_key = ?",

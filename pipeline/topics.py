@@ -5,7 +5,10 @@ normalised embeddings directly) and k-means instead of HDBSCAN, whose default se
 third of short Italian sentences as outliers; k-means starts from the centroids of a Ward
 clustering (deterministic, no seed), or at a refit from the current topics.
 k is `topics.n_topics`, or with "auto"
-round(sqrt(n / 2)) clamped to 2..12. Topic words use Italian stop words (spaCy) and n-grams 1-2.
+round(sqrt(n / 2)) clamped to 2..12. Topic words are spaCy lookup lemmas ("minacciato",
+"minacciavano" -> "minacciare") without Italian stop words and spoken fillers, n-grams 1-2,
+re-ranked by `topics.representation` (MaximalMarginalRelevance by default, so a label does not
+repeat one word in three forms).
 Utterances shorter than `topics.min_words` words (answers such as "Direi otto.") are left out,
 and below `topics.min_utterances` no topics are fitted: on so few texts they would be noise.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +78,67 @@ def italian_stop_words() -> list[str]:
     return sorted(set(STOP_WORDS) | FILLERS)
 
 
+class LemmaTokenizer:
+    """CountVectorizer tokenizer: lower-cased spaCy lookup lemmas, stop words and fillers dropped.
+
+    Lemmas group inflections ("minacciato", "minacciavano"), but the lookup tables also turn
+    nouns into verbs ("fattura" -> "fatturare"), so labels show each lemma as the form customers
+    said most often (`display`). Stop words are checked on the spoken word and on its lemma.
+    BERTopic's safetensors format does not keep a tokenizer, so a loaded model has the vocabulary
+    only; that is enough for `transform` with embeddings, which never tokenizes.
+    """
+
+    def __init__(self) -> None:
+        self._nlp: Any = None
+        self._stop = frozenset(italian_stop_words())
+        self._said: dict[str, Counter[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        """Content lemmas of one text, in order."""
+        if self._nlp is None:
+            from pipeline.classify import italian_nlp
+
+            self._nlp = italian_nlp()
+        lemmas = []
+        for token in self._nlp(text.lower()):
+            lemma = token.lemma_.lower() or token.lower_
+            if token.is_alpha and len(token) > 1 and not {token.lower_, lemma} & self._stop:
+                lemmas.append(lemma)
+                self._said.setdefault(lemma, Counter())[token.lower_] += 1
+        return lemmas
+
+    def display(self, phrase: str) -> str:
+        """A lemma n-gram in the words customers used most often."""
+        return " ".join(
+            self._said[w].most_common(1)[0][0] if w in self._said else w for w in phrase.split()
+        )
+
+
+def _embedder_backend(embedder: Any) -> Any:
+    """Our embedder seen as a BERTopic backend, for word-level representations (MMR, KeyBERT).
+
+    Defined here rather than at import: importing BERTopic takes seconds.
+    """
+    from bertopic.backend import BaseEmbedder
+
+    class EmbedderBackend(BaseEmbedder):  # type: ignore[misc]
+        def embed(self, documents: list[str], verbose: bool = False) -> np.ndarray:
+            return np.asarray(embedder.embed(list(documents)))
+
+    return EmbedderBackend()
+
+
+def _representation(config: TopicsConfig, embedder: Any) -> Any:
+    """BERTopic representation model for `topics.representation` (None: plain c-TF-IDF)."""
+    if config.representation == "ctfidf" or embedder is None:
+        return None
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+
+    if config.representation == "keybert":
+        return KeyBERTInspired(top_n_words=10, random_state=config.seed)
+    return MaximalMarginalRelevance(diversity=0.3, top_n_words=10)
+
+
 def choose_k(n_docs: int, config: TopicsConfig) -> int:
     """Number of clusters: configured, or round(sqrt(n/2)) within 2..12."""
     if config.n_topics != "auto":
@@ -86,8 +151,12 @@ def fit_topics(
     embeddings: np.ndarray,
     config: TopicsConfig,
     start: np.ndarray | None = None,
+    embedder: Any = None,
 ) -> TopicFit:
     """Fit BERTopic on redacted customer utterances with precomputed embeddings.
+
+    `embedder` (the one that made `embeddings`) embeds candidate topic words for the MMR or
+    KeyBERT representation; without it topic words are plain c-TF-IDF.
 
     `start`: topic embeddings of the previous generation (largest first). A refit starts k-means
     from them, so topics move only as far as the data pulls them and keep their identity; with
@@ -117,6 +186,11 @@ def fit_topics(
     if distinct < 2:
         empty.note = f"{len(texts)} utterances but fewer than 2 distinct ones: no topics fitted"
         return empty
+    if embedder is not None and embedder.embed(["prova"]).shape[1] != embeddings.shape[1]:
+        raise ValueError(
+            f"the embedder {getattr(embedder, 'model_id', embedder)!r} does not match the "
+            f"embeddings ({embeddings.shape[1]} dimensions): pass the embedder that made them"
+        )
     k = choose_k(len(texts), config)
     if start is not None and config.n_topics == "auto":
         k = max(k, len(start))  # a refit or a seeded fit never has fewer topics than its start
@@ -127,20 +201,25 @@ def fit_topics(
         kmeans = KMeans(n_clusters=k, init=_ward_centroids(embeddings, k), n_init=1)
     else:
         kmeans = KMeans(n_clusters=k, random_state=config.seed, n_init=10)
+    tokenizer = LemmaTokenizer()
     model = BERTopic(
         # Any language but "english": BERTopic's English preprocessing deletes every non-ASCII
         # character ("già" -> "gi"). With embeddings passed in, no model is downloaded.
         language="multilingual",
         umap_model=BaseDimensionalityReduction(),
         hdbscan_model=kmeans,
-        vectorizer_model=CountVectorizer(stop_words=italian_stop_words(), ngram_range=(1, 2)),
+        vectorizer_model=CountVectorizer(
+            tokenizer=tokenizer, lowercase=False, token_pattern=None, ngram_range=(1, 2)
+        ),
+        embedding_model=_embedder_backend(embedder) if embedder is not None else None,
+        representation_model=_representation(config, embedder),
         calculate_probabilities=False,
     )
     topics, _ = model.fit_transform(texts, embeddings=embeddings)
     rows = []
     representative = model.get_representative_docs() or {}
     for topic_id in sorted(set(topics)):
-        words = [w for w, _ in (model.get_topic(topic_id) or [])][:8]
+        words = [tokenizer.display(w) for w, _ in (model.get_topic(topic_id) or []) if w][:8]
         rows.append(
             {
                 "topic_id": int(topic_id),
@@ -153,7 +232,10 @@ def fit_topics(
     return TopicFit(
         assignments=pd.DataFrame({"doc_index": kept, "topic_id": [int(t) for t in topics]}),
         info=pd.DataFrame(rows),
-        method=f"bertopic-kmeans(k={k},init={'previous' if start is not None else config.init})",
+        method=(
+            f"bertopic-kmeans(k={k},init={'previous' if start is not None else config.init},"
+            f"words={config.representation if embedder is not None else 'ctfidf'})"
+        ),
         model=model,
     )
 

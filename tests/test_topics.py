@@ -284,3 +284,53 @@ def test_seeding_with_the_themes_starts_one_topic_per_theme(tmp_path, demo_vecto
         result = topics_stage(store, seeded, KEYS, embedder=UseEmbedder())
     assert result["fitted"] and result["n_topics"] == 15  # k auto would be 9 on this corpus
     assert topics_lineage(seeded, KEYS) != topics_lineage(Settings(), KEYS)
+
+
+def test_topic_names_from_the_yaml_file_override_renames(tmp_path, demo_vectors):
+    from pipeline.config import ConfigError
+    from pipeline.stages import topic_names
+
+    names_file = tmp_path / "topics.yaml"
+    settings = Settings(topics_file=names_file)
+    with Store(tmp_path / "data") as store:
+        _add(store, _demo_recordings(), demo_vectors)
+        key = topics_stage(store, settings, KEYS)["topics_key"]
+        lineage = topics_lineage(settings, KEYS)
+        store.rename_topic(lineage, 0, "dal comando")
+        store.rename_topic(lineage, 1, "anche dal comando")
+        assert topic_names(store, settings, lineage) == {0: "dal comando", 1: "anche dal comando"}
+        names_file.write_text('names:\n  0: "Minacce di azioni legali"\n', encoding="utf-8")
+        names = topic_names(store, settings, lineage)
+        assert names == {0: "Minacce di azioni legali", 1: "anche dal comando"}
+        table = topic_table(store, key, names).set_index("topic_id")
+        assert table.loc[0, "label"] == "Minacce di azioni legali"
+        names_file.write_text("names:\n  - sbagliato\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="topics.yaml"):
+            topic_names(store, settings, lineage)
+
+
+def test_topic_words_are_lemmas_shown_as_customers_said_them():
+    from pipeline.topics import LemmaTokenizer
+
+    tokenizer = LemmaTokenizer()
+    first = tokenizer("Mi hanno minacciato al telefono, cioè, tre volte")
+    second = tokenizer("Ci minacciavano ogni giorno con le fatture")
+    assert "minacciare" in first and "minacciare" in second  # one word for both forms
+    assert not {"cioè", "mi", "hanno", "ci"} & set(first + second)  # stop words and fillers
+    assert tokenizer.display("minacciare") in {"minacciato", "minacciavano"}
+
+
+def test_mmr_words_need_the_embedder_that_made_the_embeddings(demo_vectors):
+    import numpy as np
+
+    from pipeline.config import TopicsConfig
+    from pipeline.embed import FakeEmbedder
+    from pipeline.topics import fit_topics
+
+    texts = sorted(demo_vectors)
+    vectors = np.vstack([demo_vectors[t] for t in texts])
+    config = TopicsConfig(min_words=1, representation="mmr")
+    fit = fit_topics(texts, vectors, config, embedder=UseEmbedder())
+    assert "words=mmr" in fit.method and all(fit.info["label"])
+    with pytest.raises(ValueError, match="does not match the embeddings"):
+        fit_topics(texts, vectors, config, embedder=FakeEmbedder())
