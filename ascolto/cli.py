@@ -6,11 +6,14 @@ Exit codes: 0 done, 1 done but some inputs were quarantined, 2 bad invocation or
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -54,46 +57,146 @@ def main(
     """Listen to customers after debt collection."""
 
 
-def _prepare_prefect(verbose: int) -> None:
+def _prepare_prefect(verbose: int, log_json: bool = False) -> None:
     # Must be set before Prefect is imported; users' own settings win.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The temporary local server can take more than Prefect's default 20 s on a busy 2-core box.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", ["WARNING", "INFO", "DEBUG"][min(verbose, 2)])
+    if log_json:
+        os.environ["PREFECT_LOGGING_SETTINGS_PATH"] = str(Path(__file__).with_name("logging.yml"))
 
 
-def _run(
-    recordings: Path,
-    manifest: Path,
-    cases: Path,
-    data_dir: Path,
-    config: Path | None,
-    verbose: int,
-    notice: str = "",
-) -> None:
-    _prepare_prefect(verbose)
+@dataclass
+class RunOptions:
+    """What `ascolto run` and `ascolto demo` share beyond their inputs."""
+
+    data_dir: Path = Path("ascolto-data")
+    config: Path | None = None
+    verbose: int = 0
+    from_stage: str | None = None
+    agencies: list[str] | None = None
+    since: date | None = None
+    until: date | None = None
+    lang: str | None = None
+    dask: str | None = None
+    log_json: bool = False
+
+
+FromStage = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="recompute this stage and every later one: transcribe, embed, classify, topics, "
+        "scoring, report",
+    ),
+]
+AgencyFilter = Annotated[
+    list[str] | None, typer.Option("--agency", help="only this agency's recordings (repeatable)")
+]
+Since = Annotated[
+    datetime | None, typer.Option(formats=["%Y-%m-%d"], help="interviews on or after this date")
+]
+Until = Annotated[
+    datetime | None, typer.Option(formats=["%Y-%m-%d"], help="interviews on or before this date")
+]
+Lang = Annotated[str | None, typer.Option("--lang", help="report language: it or en")]
+Dask = Annotated[
+    str | None,
+    typer.Option(
+        "--dask",
+        help="transcribe on a Dask cluster: tcp://host:8786 (a scheduler) or local:N (N processes)",
+    ),
+]
+LogJson = Annotated[bool, typer.Option("--log-json", help="logs as JSON lines on stderr")]
+
+
+def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice: str = "") -> None:
+    _prepare_prefect(opts.verbose, opts.log_json)
+    from flows.service import ServiceError, check_prefect_api
     from pipeline.config import ConfigError
     from pipeline.ingest import InputError
-    from pipeline.lock import DataDirLocked
+    from pipeline.lock import DataDirError
     from pipeline.transcribe import ModelError
 
+    if opts.lang not in (None, "it", "en"):
+        _fail("--lang must be it or en")
     try:
-        from flows.process import process_recordings
+        from flows.process import forced_stages
 
-        summary = process_recordings(
-            recordings_dir=recordings,
-            manifest=manifest,
-            cases=cases,
-            data_dir=data_dir,
-            config=config,
-            notice=notice,
-        )
-    except (InputError, ConfigError, ModelError, DataDirLocked) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        forced_stages(opts.from_stage)
+        check_prefect_api()
+        with _progress(enabled=not opts.log_json) as progress:
+            summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
+    except (InputError, ConfigError, ModelError, DataDirError, ServiceError, ValueError) as exc:
+        _fail(str(exc))
     _print_summary(summary)
     if summary["quarantined"]:
         raise typer.Exit(1)
+
+
+def _run_flow(
+    recordings: Path,
+    manifest: Path,
+    cases: Path,
+    opts: RunOptions,
+    notice: str,
+    progress: Callable[[str, int, int], None],
+) -> dict:
+    from flows.process import process_recordings, reporting_progress
+    from flows.service import dask_task_runner, shared_prefect_api
+
+    flow_fn = process_recordings
+    with contextlib.ExitStack() as stack:
+        if opts.dask:
+            flow_fn = process_recordings.with_options(task_runner=dask_task_runner(opts.dask))
+            stack.enter_context(shared_prefect_api())
+        stack.enter_context(reporting_progress(progress))
+        return flow_fn(
+            recordings_dir=recordings,
+            manifest=manifest,
+            cases=cases,
+            data_dir=opts.data_dir,
+            config=opts.config,
+            notice=notice,
+            from_stage=opts.from_stage,
+            agencies=opts.agencies or None,
+            since=opts.since,
+            until=opts.until,
+            report_language=opts.lang,
+            distributed=bool(opts.dask),
+        )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on an interactive terminal (nothing in pipes, CI or JSON logs)."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
+        console=None,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _fail(message: str) -> NoReturn:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
 
 
 def _print_summary(summary: dict) -> None:
@@ -143,9 +246,22 @@ def run(
     data_dir: DataDir = Path("ascolto-data"),
     config: ConfigOpt = None,
     verbose: Verbose = 0,
+    from_stage: FromStage = None,
+    agency: AgencyFilter = None,
+    since: Since = None,
+    until: Until = None,
+    lang: Lang = None,
+    dask: Dask = None,
+    log_json: LogJson = False,
 ) -> None:
     """Process recordings end to end (only new ones are transcribed) and write the HTML report."""
-    _run(recordings, manifest, cases, data_dir, config, verbose)
+    opts = RunOptions(data_dir, config, verbose, from_stage, agency, _day(since), _day(until),
+                      lang, dask, log_json)  # fmt: skip
+    _run(recordings, manifest, cases, opts)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
 
 
 @app.command()
@@ -156,17 +272,22 @@ def demo(
         int | None, typer.Option("--limit", min=1, help="only the first N demo recordings")
     ] = None,
     verbose: Verbose = 0,
+    from_stage: FromStage = None,
+    agency: AgencyFilter = None,
+    since: Since = None,
+    until: Until = None,
+    lang: Lang = None,
+    dask: Dask = None,
+    log_json: LogJson = False,
 ) -> None:
     """Run the whole pipeline on the shipped SYNTHETIC demo and print the report path."""
     import tempfile
 
     manifest = DEMO_DIR / "manifest.csv"
     if not manifest.is_file():
-        typer.secho(
-            f"error: demo data not found in {DEMO_DIR} (run from a clone of the repository)",
-            err=True,
-        )
-        raise typer.Exit(2)
+        _fail(f"demo data not found in {DEMO_DIR} (run from a clone of the repository)")
+    opts = RunOptions(data_dir, config, verbose, from_stage, agency, _day(since), _day(until),
+                      lang, dask, log_json)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ascolto-demo-") as tmp:
         if limit is not None:
             lines = manifest.read_text(encoding="utf-8").splitlines()
@@ -176,11 +297,90 @@ def demo(
             DEMO_DIR / "recordings",
             manifest,
             DEMO_DIR / "cases.csv",
-            data_dir,
-            config,
-            verbose,
+            opts,
             notice=SYNTHETIC_NOTICE,
         )
+
+
+@app.command()
+def rerun(
+    stage: Annotated[
+        str, typer.Argument(help="embed, classify, topics, scoring or report: it and what follows")
+    ],
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    lang: Lang = None,
+    verbose: Verbose = 0,
+    log_json: LogJson = False,
+) -> None:
+    """Recompute a stage and its dependants with today's config and models; never transcribes."""
+    _prepare_prefect(verbose, log_json)
+    from typing import get_args
+
+    from flows.process import NoRunYet, RerunStage, rerun_stage
+    from flows.service import ServiceError, check_prefect_api
+    from pipeline.config import ConfigError
+    from pipeline.lock import DataDirError
+
+    if stage not in get_args(RerunStage):
+        _fail(f"cannot rerun {stage!r}: one of {', '.join(get_args(RerunStage))}")
+    if lang not in (None, "it", "en"):
+        _fail("--lang must be it or en")
+    _require_store(data_dir)
+    try:
+        check_prefect_api()
+        summary = rerun_stage(stage, data_dir, config, lang)  # type: ignore[arg-type]
+    except (ConfigError, DataDirError, ServiceError, NoRunYet) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"reran from {stage}: classified {summary['classified']}, embedded {summary['embedded']}, "
+        f"topics {'refitted' if summary['topics_fitted'] else 'kept'}; "
+        f"timings {summary['timings']}"
+    )
+    typer.echo(f"report: {summary['report']}")
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    drop_folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="nightly batch folder (recordings/, manifest.csv, cases.csv); "
+            "default: service.drop_folder"
+        ),
+    ] = None,  # fmt: skip
+    verbose: Verbose = 0,
+    log_json: LogJson = False,
+) -> None:
+    """Serve the Prefect deployments analysts trigger from the UI, until stopped.
+
+    process-recordings, rerun-stage, agency-report, purge (daily) and nightly (with a drop
+    folder). Needs a Prefect server: `prefect server start`, then set PREFECT_API_URL.
+    """
+    _prepare_prefect(verbose, log_json)
+    settings = _settings(config)
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail(
+            "set PREFECT_API_URL to a running Prefect server (start one with `prefect server "
+            "start`; it prints the URL, usually http://127.0.0.1:4200/api)"
+        )
+    from prefect import serve as prefect_serve
+
+    from flows.service import ServiceError, check_prefect_api, deployments
+
+    try:
+        check_prefect_api()
+    except ServiceError as exc:
+        _fail(str(exc))
+    service = settings.service
+    found = deployments(
+        data_dir, config, drop_folder or service.drop_folder,
+        service.nightly_cron, service.purge_cron, service.timezone,
+    )  # fmt: skip
+    typer.echo("serving: " + ", ".join(d.name for d in found) + " (Ctrl+C stops)")
+    prefect_serve(*found, print_starting_message=False)
 
 
 def _settings(config: Path | None):  # noqa: ANN202
@@ -225,12 +425,12 @@ def _require_store(data_dir: Path) -> None:
 
 @contextmanager
 def _locked(data_dir: Path, action: str) -> Iterator[None]:
-    from pipeline.lock import DataDirLocked, data_dir_lock
+    from pipeline.lock import DataDirError, data_dir_lock
 
     try:
         with data_dir_lock(data_dir, action):
             yield
-    except DataDirLocked as exc:
+    except DataDirError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
 
@@ -623,6 +823,7 @@ def status(
     """What is done, pending or stale (config or model changed) in a data directory."""
     import json
 
+    from pipeline.lock import live_holder
     from pipeline.stages import StageKeys
     from pipeline.status import store_status
     from pipeline.store import Store
@@ -630,6 +831,11 @@ def status(
 
     settings = _settings(config)
     _require_store(data_dir)
+    busy = live_holder(data_dir)
+    if busy:  # DuckDB admits no reader beside a writer process: say who is working
+        message = f"busy: ascolto {busy.get('action')} pid {busy['pid']} since {busy.get('since')}"
+        typer.echo(json.dumps({"busy": busy}) if as_json else f"{data_dir}: {message}")
+        return
     keys = StageKeys.from_settings(settings, make_transcriber(settings.asr).model_id)
     current = {"transcribe": keys.transcript, "classify": keys.classify, "embed": keys.embed}
     with Store(data_dir, read_only=True) as store:
@@ -645,6 +851,8 @@ def status(
     for run in report["last_runs"]:
         took = f"{run['duration_s']:.0f} s" if run["duration_s"] is not None else "unfinished"
         typer.echo(f"  run {run['run_id']} {run['status']} {run['started_at']} ({took})")
+        if run.get("timings"):
+            typer.echo("    " + ", ".join(f"{k} {v} s" for k, v in run["timings"].items()))
     for q in report["quarantined_last_run"]:
         typer.echo(f"  quarantined [{q['stage']}] {q['source']}: {q['reason']}")
     if report["erasures"]:
@@ -660,14 +868,9 @@ app.add_typer(topics_app, name="topics")
 
 def _last_run_keys(store, data_dir: Path):  # noqa: ANN001, ANN202
     """Stage keys and topics key of the last completed run, or exit 2 naming the fix."""
-    import json
-
     from pipeline.stages import StageKeys
 
-    runs = store.query(
-        "SELECT summary FROM runs WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1"
-    )
-    last = json.loads(runs["summary"].iloc[0]) if len(runs) else {}
+    last = store.last_completed_run()
     if "keys" not in last:
         typer.secho(
             f"error: no completed run with results in {data_dir}; run `ascolto run` first",

@@ -1,38 +1,66 @@
-"""The `process-recordings` Prefect flow: every stage of `pipeline.stages`, wrapped as tasks.
+"""Prefect flows over `pipeline.stages`: process recordings, rerun stages, agency reports, purge.
 
-No analytics here: tasks add retries, names and logging around plain pipeline functions. The
-store is the cache (keyed by audio hash + stage key), so Prefect's own result caching is off.
-Logs carry ids and counts only, never transcript text.
+No analytics here: tasks add names and logging around plain pipeline functions. The store is the
+cache (keyed by audio hash + stage key), so Prefect's own result caching is off. Logs carry ids,
+counts and timings only, never transcript text. The flow process is the store's only writer:
+with a Dask task runner, workers transcribe and return redacted transcripts, the flow saves them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from pipeline import stages
 from pipeline.audio import AudioError
 from pipeline.config import Settings, load_settings
+from pipeline.export import export_all
+from pipeline.faults import checkpoint
 from pipeline.lock import data_dir_lock
 from pipeline.records import Quarantined, Recording
+from pipeline.report import write_atomic
+from pipeline.retention import purge
 from pipeline.store import Store
 from pipeline.transcribe import make_transcriber
 
+Stage = Literal["transcribe", "embed", "classify", "topics", "scoring", "report"]
+RerunStage = Literal["embed", "classify", "topics", "scoring", "report"]
+Language = Literal["it", "en"]
+STAGES: tuple[str, ...] = get_args(Stage)
+EXPORTED = ("interviews", "utterances")  # byte-identical across runs on the same inputs
+
 ingest_task = task(stages.ingest, name="ingest", cache_policy=NONE)
-transcribe_task = task(stages.transcribe_recording, name="transcribe", cache_policy=NONE)
 classify_task = task(stages.classify_pending, name="classify", cache_policy=NONE)
 embed_task = task(stages.embed_pending, name="embed", cache_policy=NONE)
 topics_task = task(stages.topics_stage, name="topics", cache_policy=NONE)
 score_task = task(stages.score, name="scoring", cache_policy=NONE)
 report_task = task(stages.build_report, name="report", cache_policy=NONE)
+export_task = task(export_all, name="export", cache_policy=NONE)
+
+
+@task(name="transcribe", cache_policy=NONE)
+def transcribe_task(
+    recording: Recording, settings: Settings, transcript_key: str, transcriber: Any = None
+) -> Any:
+    """One recording, redacted (`stages.transcribe_recording`); runs on a Dask worker too.
+
+    A plain function here rather than `task(stages.transcribe_recording)`: Dask pickles it by
+    value, and it must not drag that module's globals (loggers, locks) along. A worker builds
+    its transcriber from the settings; the model loads once per process (cached).
+    """
+    return stages.transcribe_recording(recording, settings, transcript_key, transcriber)
+
 
 # Model objects swapped in by `use_models`. They are not flow parameters on purpose: Prefect
 # stores parameters in its database, and a fake transcriber carries raw (unredacted) text.
@@ -42,8 +70,31 @@ _INJECTED: dict[str, Any] = {}
 @contextmanager
 def use_models(transcriber: Any = None, embedder: Any = None) -> Iterator[None]:
     """Run flows with these transcriber/embedder objects instead of the configured ones."""
+    with _injected(transcriber=transcriber, embedder=embedder):
+        yield
+
+
+@contextmanager
+def reporting_progress(callback: Callable[[str, int, int], None]) -> Iterator[None]:
+    """Call `callback(stage, done, total)` as recordings are transcribed (the CLI's bar)."""
+    with _injected(progress=callback):
+        yield
+
+
+def _injected_object(name: str) -> Any:
+    """An object set by `use_models` / `reporting_progress`, or None.
+
+    Flows read them through this function, never the dict itself: a Dask task runner pickles
+    the flow function by value with the globals it names, and the injected objects (a progress
+    bar, a fake model) are not picklable.
+    """
+    return _INJECTED.get(name)
+
+
+@contextmanager
+def _injected(**objects: Any) -> Iterator[None]:
     previous = dict(_INJECTED)
-    _INJECTED.update({"transcriber": transcriber, "embedder": embedder})
+    _INJECTED.update(objects)
     try:
         yield
     finally:
@@ -57,35 +108,157 @@ def _transcribe_new(
     keys: stages.StageKeys,
     recordings: list[Recording],
     transcriber: Any,
+    force: bool = False,
+    distributed: bool = False,
 ) -> tuple[int, int, list[Quarantined]]:
+    """Transcribe what is not stored under the transcript key (everything with `force`).
+
+    `distributed`: submit every recording to the flow's task runner (Dask); workers load their
+    own model once per process and return redacted transcripts, saved here as they arrive.
+    """
     logger = get_run_logger()
-    done = store.transcribed_ids(keys.transcript)
+    done = set() if force else store.transcribed_ids(keys.transcript)
     todo = [r for r in recordings if r.recording_id not in done]
     failed: list[Quarantined] = []
-    for i, recording in enumerate(todo, 1):
-        try:
-            transcript = transcribe_task(recording, settings, keys.transcript, transcriber)
-        except AudioError as exc:
-            failed.append(
-                Quarantined("transcribe", recording.file, str(exc), recording.manifest_row)
-            )
-            continue
-        stages.save_transcript(store, transcript)
-        logger.info(
-            "transcribed %d/%d %s (%.1fs audio, %.1fs)",
-            i,
-            len(todo),
-            recording.recording_id[:12],
-            transcript.duration_s,
-            transcript.elapsed_s,
+    progress = _injected_object("progress") or (lambda stage, i, n: None)
+    progress("transcribe", 0, len(todo))
+    if distributed:
+        futures = transcribe_task.map(todo, unmapped(settings), unmapped(keys.transcript))
+        results = (_outcome(future.result) for future in futures)
+    else:
+        results = (
+            _outcome(lambda r=r: transcribe_task(r, settings, keys.transcript, transcriber))
+            for r in todo
         )
+    for i, (recording, result) in enumerate(zip(todo, results, strict=True), 1):
+        if isinstance(result, AudioError):
+            failed.append(
+                Quarantined("transcribe", recording.file, str(result), recording.manifest_row)
+            )
+        else:
+            stages.save_transcript(store, result)
+            checkpoint("transcribed")
+            logger.info(
+                "transcribed %d/%d %s (%.1fs audio, %.1fs)",
+                i,
+                len(todo),
+                recording.recording_id[:12],
+                result.duration_s,
+                result.elapsed_s,
+            )
+        progress("transcribe", i, len(todo))
     return len(todo) - len(failed), len(recordings) - len(todo), failed
 
 
-def _publish_artifacts(scorecard: Any, report: Path) -> None:
-    """The scorecard as a Prefect table artifact, for analysts who live in the Prefect UI.
+def _outcome(get: Callable[[], Any]) -> Any:
+    """A transcript, or the AudioError that quarantines its recording."""
+    try:
+        return get()
+    except AudioError as exc:
+        return exc
 
-    Only aggregate numbers and agency ids: no text of any interview.
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = round(time.perf_counter() - started, 2)
+
+
+def forced_stages(from_stage: str | None) -> set[str]:
+    """The stage named by `--from` and every stage after it."""
+    if from_stage is None:
+        return set()
+    if from_stage not in STAGES:
+        raise ValueError(f"unknown stage {from_stage!r}; one of: {', '.join(STAGES)}")
+    return set(STAGES[STAGES.index(from_stage) :])
+
+
+def _clean_temporary_files(data_dir: Path) -> None:
+    """Remove temporary files a killed run left beside the reports and exports.
+
+    Called under the data directory lock, so no live run is writing them.
+    """
+    for folder in (data_dir / "reports", data_dir / "exports"):
+        for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+            leftover.unlink(missing_ok=True)
+
+
+def _analyse(
+    store: Store,
+    settings: Settings,
+    keys: stages.StageKeys,
+    embedder: Any,
+    run_id: str,
+    forced: set[str],
+    timings: dict[str, float],
+    notice: str = "",
+    language: str | None = None,
+) -> dict[str, Any]:
+    """Every stage after transcription; `forced` ones recompute what they have already."""
+    data_dir = store.data_dir
+    with _timed(timings, "embed"):
+        embedded = embed_task(store, keys, embedder, force="embed" in forced)
+    with _timed(timings, "classify"):
+        classified = classify_task(store, settings, keys, embedder, force="classify" in forced)
+    with _timed(timings, "topics"):
+        topics = topics_task(store, settings, keys, refit="topics" in forced, embedder=embedder)
+    with _timed(timings, "scoring"):
+        scorecard = score_task(store, settings, keys, run_id)
+    with _timed(timings, "report"):
+        report = report_task(
+            store,
+            settings,
+            keys,
+            str(topics["topics_key"]),
+            run_id,
+            data_dir / "reports" / "report.html",
+            notice,
+            language=language,
+        )
+        exports = export_task(
+            store, data_dir / "exports", "csv", tables=EXPORTED, keys=dataclasses.asdict(keys)
+        )
+    return {
+        "keys": dataclasses.asdict(keys),
+        "topics_key": str(topics["topics_key"]),
+        "embedded": embedded["embedded"],
+        "classified": classified["classified"],
+        "topics_fitted": topics["fitted"],
+        "topics_assigned": topics.get("assigned", 0),
+        "report": str(report),
+        "exports": {name: str(data_dir / "exports" / f"{name}.csv") for name in exports},
+        "agencies": scorecard["agency_id"].tolist(),
+        "notice": notice,
+        "scorecard": scorecard,
+    }
+
+
+def _finish(store: Store, run_id: str, started: datetime, summary: dict[str, Any]) -> dict:
+    """Mark the run completed, write its metadata beside the exports, publish artifacts.
+
+    Times and run ids live in `exports/run.json`, so the CSV exports of two runs on the same
+    inputs are byte-identical.
+    """
+    scorecard = summary.pop("scorecard")
+    checkpoint("finishing")
+    store.finish_run(run_id, "completed", summary)
+    meta = summary | {"started_at": started.isoformat(), "finished_at": _now().isoformat()}
+    write_atomic(store.data_dir / "exports" / "run.json", json.dumps(meta, indent=2, default=str))
+    _publish_artifacts(scorecard, Path(summary["report"]), summary)
+    return summary
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _publish_artifacts(scorecard: Any, report: Path, summary: dict[str, Any]) -> None:
+    """The scorecard as a Prefect table artifact and a summary, for analysts in the Prefect UI.
+
+    Only counts, timings, aggregate numbers and agency ids: no text of any interview.
     """
     columns = ["agency_id", "interviews", "threatened_rate", "empathy_index",
                "recovery_rate_count", "churned", "value_lost_eur", "sufficient"]  # fmt: skip
@@ -95,9 +268,17 @@ def _publish_artifacts(scorecard: Any, report: Path) -> None:
         table=rows.to_dict(orient="records"),
         description=f"Agency scorecard of this run; full report: {report}",
     )
+    counts = "\n".join(
+        f"- {name}: {summary[name]}"
+        for name in ("recordings", "transcribed", "cached", "embedded", "classified")
+        if name in summary
+    )
+    timings = ", ".join(f"{k} {v} s" for k, v in summary.get("timings", {}).items())
+    quarantined = len(summary.get("quarantined", []))
     create_markdown_artifact(
-        key="agency-report",
-        markdown=f"# ascolto run\n\nReport: `{report}`\n\n{_markdown_table(rows)}",
+        key="run-summary",
+        markdown=f"# ascolto run {summary['run_id']}\n\n{counts}\n- quarantined: {quarantined}\n"
+        f"- timings: {timings}\n\nReport: `{report}`\n\n{_markdown_table(rows)}",
     )
 
 
@@ -123,70 +304,180 @@ def process_recordings(
     data_dir: Path = Path("ascolto-data"),
     config: Path | None = None,
     notice: str = "",
+    from_stage: Stage | None = None,
+    agencies: list[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    report_language: Language | None = None,
+    distributed: bool = False,
 ) -> dict[str, Any]:
-    """Ingest new recordings, transcribe only what is new, then classify, topics, score, report.
+    """Ingest new recordings, transcribe only what is new, then every stage and the report.
 
-    Parameters are plain paths and strings so a deployment can pass them as JSON; models come
-    from the config, or from `use_models` (tests).
+    Args:
+        recordings_dir: folder holding the audio files named in the manifest.
+        manifest: CSV with file, case_id, agency_id, interview_date, consent.
+        cases: CSV of case outcomes (amounts due and recovered, churn).
+        data_dir: where the store, topic models, reports and exports live.
+        config: settings YAML overriding configs/default.yaml.
+        notice: banner printed on the report (the demo marks itself synthetic).
+        from_stage: recompute this stage and every later one even where results are stored.
+        agencies: only manifest rows of these agencies (all when empty).
+        since: only interviews on or after this date.
+        until: only interviews on or before this date.
+        report_language: it or en (default: report.language in the config).
+        distributed: transcribe on the flow's task runner (set by `--dask`).
     """
     logger = get_run_logger()
     settings = load_settings(config)
-    transcriber = _INJECTED.get("transcriber") or make_transcriber(settings.asr)
-    embedder = _INJECTED.get("embedder") or stages.default_embedder(settings)
+    forced = forced_stages(from_stage)
+    transcriber = _injected_object("transcriber") or make_transcriber(settings.asr)
+    embedder = _injected_object("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
-    run_id = uuid.uuid4().hex[:12]
+    run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
     with data_dir_lock(data_dir, "run"), Store(data_dir) as store:
+        _clean_temporary_files(data_dir)
+        store.mark_interrupted()
         store.start_run(run_id, keys.classify)
         try:
-            recordings, rejected, erased = ingest_task(
-                store, run_id, recordings_dir, manifest, cases
-            )
-            transcribed, cached, failed = _transcribe_new(
-                store, settings, keys, recordings, transcriber
-            )
+            with _timed(timings, "ingest"):
+                recordings, rejected, erased = ingest_task(
+                    store, run_id, recordings_dir, manifest, cases, agencies, (since, until)
+                )
+            with _timed(timings, "transcribe"):
+                transcribed, cached, failed = _transcribe_new(
+                    store, settings, keys, recordings, transcriber,
+                    force="transcribe" in forced, distributed=distributed,
+                )  # fmt: skip
             if failed:
                 rejected = rejected + failed
-                store.add_quarantine(run_id, rejected)
-            embedded = embed_task(store, keys, embedder)
-            classified = classify_task(store, settings, keys, embedder)
-            topics = topics_task(store, settings, keys, embedder=embedder)
-            scorecard = score_task(store, settings, keys, run_id)
-            report = report_task(
-                store,
-                settings,
-                keys,
-                str(topics["topics_key"]),
-                run_id,
-                data_dir / "reports" / "report.html",
-                notice,
+                store.add_quarantine(run_id, failed)
+            results = _analyse(
+                store, settings, keys, embedder, run_id, forced, timings, notice, report_language
             )
-        except Exception:
-            store.finish_run(run_id, "failed", {})
+        except BaseException:
+            store.finish_run(run_id, "failed", {"timings": timings})
             raise
         summary = {
             "run_id": run_id,
             "recordings": len(recordings),
             "skipped_erased": erased,
-            "keys": dataclasses.asdict(keys),
-            "topics_key": str(topics["topics_key"]),
             "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,
             "cached": cached,
             "quarantined": [q.__dict__ for q in rejected],
-            "classified": classified["classified"],
-            "embedded": embedded["embedded"],
-            "topics_fitted": topics["fitted"],
-            "topics_assigned": topics.get("assigned", 0),
-            "report": str(report),
-            "agencies": scorecard["agency_id"].tolist(),
-        }
-        store.finish_run(run_id, "completed", summary)
-    _publish_artifacts(scorecard, report)
+            "forced": sorted(forced, key=STAGES.index),
+            "timings": timings,
+        } | results
+        _finish(store, run_id, started, summary)
     logger.info(
-        "run %s: transcribed %d, cached %d, quarantined %d",
-        run_id,
-        transcribed,
-        cached,
-        len(rejected),
-    )
+        "run %s: transcribed %d, cached %d, quarantined %d, timings %s",
+        run_id, transcribed, cached, len(rejected), timings,
+    )  # fmt: skip
     return summary
+
+
+@flow(name="rerun-stage")
+def rerun_stage(
+    stage: RerunStage,
+    data_dir: Path = Path("ascolto-data"),
+    config: Path | None = None,
+    report_language: Language | None = None,
+) -> dict[str, Any]:
+    """Recompute one stage and every later one with today's models and config.
+
+    Never transcribes: it builds on the transcripts of the last completed run.
+
+    Args:
+        stage: embed, classify, topics (a refit with stable IDs), scoring or report.
+        data_dir: a data directory written by process-recordings.
+        config: settings YAML overriding configs/default.yaml.
+        report_language: it or en (default: report.language in the config).
+    """
+    settings = load_settings(config)
+    embedder = _injected_object("embedder") or stages.default_embedder(settings)
+    run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
+    with data_dir_lock(data_dir, "rerun"), Store(data_dir) as store:
+        _clean_temporary_files(data_dir)
+        store.mark_interrupted()
+        last = _last_run(store, data_dir)
+        keys = stages.StageKeys.from_settings(settings, transcript_key=last["keys"]["transcript"])
+        store.start_run(run_id, keys.classify)
+        try:
+            results = _analyse(
+                store, settings, keys, embedder, run_id, forced_stages(stage), timings,
+                last.get("notice", ""), report_language,
+            )  # fmt: skip
+        except BaseException:
+            store.finish_run(run_id, "failed", {"timings": timings})
+            raise
+        summary = {"run_id": run_id, "rerun_from": stage, "timings": timings} | results
+        return _finish(store, run_id, started, summary)
+
+
+def _last_run(store: Store, data_dir: Path) -> dict[str, Any]:
+    last = store.last_completed_run()
+    if "keys" not in last:
+        raise NoRunYet(f"no completed run in {data_dir}: run process-recordings first")
+    return last
+
+
+class NoRunYet(ValueError):
+    """The data directory has no completed run to build on."""
+
+
+@flow(name="agency-report")
+def agency_report(
+    agency: str,
+    data_dir: Path = Path("ascolto-data"),
+    config: Path | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    language: Language | None = None,
+) -> str:
+    """One agency's report (the others pooled as an anonymous benchmark), to share with it.
+
+    Args:
+        agency: agency id as in the manifest.
+        data_dir: a data directory written by process-recordings.
+        config: settings YAML overriding configs/default.yaml.
+        since: only interviews on or after this date.
+        until: only interviews on or before this date.
+        language: it or en (default: report.language in the config).
+    """
+    settings = load_settings(config)
+    with data_dir_lock(data_dir, "agency report"), Store(data_dir) as store:
+        last = _last_run(store, data_dir)
+        period = "".join(f"_{d.isoformat()}" if d else "_" for d in (since, until)).rstrip("_")
+        out = data_dir / "reports" / f"agency-{_file_safe(agency)}{period}.html"
+        path = stages.build_report(
+            store, settings, stages.StageKeys(**last["keys"]), str(last["topics_key"]),
+            str(last["run_id"]), out, last.get("notice", ""), agency=agency,
+            language=language, period=(since, until),
+        )  # fmt: skip
+    create_markdown_artifact(key="agency-report", markdown=f"Report for one agency: `{path}`")
+    return str(path)
+
+
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:64] or "agency"
+
+
+@flow(name="purge")
+def purge_expired(
+    data_dir: Path = Path("ascolto-data"),
+    config: Path | None = None,
+    older_than_days: int | None = None,
+) -> dict[str, Any]:
+    """Retention: erase interviews older than retention.days (or `older_than_days`), audited.
+
+    Args:
+        data_dir: the data directory to purge.
+        config: settings YAML overriding configs/default.yaml.
+        older_than_days: days to keep (default: retention.days in the config).
+    """
+    days = older_than_days if older_than_days is not None else load_settings(config).retention.days
+    if not (data_dir / "ascolto.duckdb").is_file():
+        return {"recordings": 0, "note": f"no store in {data_dir} yet"}
+    with data_dir_lock(data_dir, "purge"), Store(data_dir) as store:
+        deletion = purge(store, data_dir, days)
+    return {"recordings": deletion.recordings, "cases": deletion.cases, "rows": deletion.rows}

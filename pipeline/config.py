@@ -168,6 +168,19 @@ class RetentionConfig(_Strict):
     days: int = Field(730, ge=1, description="interviews older than this are purged")
 
 
+class ServiceConfig(_Strict):
+    """`ascolto serve`: the scheduled deployments."""
+
+    drop_folder: Path | None = Field(
+        None,
+        description="nightly batch: <drop_folder>/recordings/, manifest.csv and cases.csv; "
+        "none: no nightly deployment",
+    )
+    nightly_cron: str = Field("0 2 * * *", description="when the nightly batch runs")
+    purge_cron: str = Field("30 3 * * *", description="when retention purges run (daily)")
+    timezone: str = "Europe/Rome"
+
+
 class Settings(_Strict):
     """Every setting of a run; one section per stage."""
 
@@ -181,6 +194,7 @@ class Settings(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     report: ReportConfig = ReportConfig()
     retention: RetentionConfig = RetentionConfig()
+    service: ServiceConfig = ServiceConfig()
     themes_file: Path = CONFIG_DIR / "themes.yaml"
     interview_file: Path = CONFIG_DIR / "interview.yaml"
     topics_file: Path = Field(
@@ -225,6 +239,9 @@ def _read_config(path: Path) -> dict[str, Any]:
     classify = raw.get("classify")
     if isinstance(classify, dict) and "heads" in classify:
         classify["heads"] = (path.parent / classify["heads"]).resolve()
+    service = raw.get("service")
+    if isinstance(service, dict) and service.get("drop_folder"):
+        service["drop_folder"] = (path.parent / service["drop_folder"]).resolve()
     return raw
 
 

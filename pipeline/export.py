@@ -28,12 +28,27 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
-def interviews_table(store: Store) -> pd.DataFrame:
-    """One row per labelled interview: agency, case, sentiment, themes, redacted quotes."""
+DECIMALS = 4  # exported scores and times: enough for analysis, stable across platforms
+
+
+def run_keys(store: Store) -> dict[str, str]:
+    """Stage keys (`transcript`, `classify`, ...) of the latest completed run ({} if none)."""
+    return dict(store.last_completed_run().get("keys") or {})
+
+
+def interviews_table(store: Store, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per labelled interview: agency, case, sentiment, themes, redacted quotes.
+
+    Only labels under `keys` (default: the latest completed run's), so results of an older
+    config never appear twice.
+    """
+    keys = keys if keys is not None else run_keys(store)
     frame = store.query(
         "SELECT r.file, r.agency_id, r.case_id, r.interview_date, i.sentiment, i.threatened, "
-        "i.empathy_score, i.themes, i.quotes FROM interview_labels i "
-        "JOIN recordings r USING (recording_id) ORDER BY r.agency_id, r.file"
+        "round(i.empathy_score, ?) AS empathy_score, i.themes, i.quotes FROM interview_labels i "
+        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? "
+        "ORDER BY r.agency_id, r.file, r.recording_id",
+        [DECIMALS, keys.get("classify", "")],
     )
     frame["themes"] = frame["themes"].map(lambda ts: "; ".join(ts))
     frame["quotes"] = frame["quotes"].map(
@@ -42,13 +57,18 @@ def interviews_table(store: Store) -> pd.DataFrame:
     return frame
 
 
-def utterances_table(store: Store) -> pd.DataFrame:
+def utterances_table(store: Store, keys: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per labelled customer utterance: redacted text, sentiment, themes, evidence."""
+    keys = keys if keys is not None else run_keys(store)
     frame = store.query(
-        "SELECT r.file, r.agency_id, r.case_id, u.utt_idx, u.start_s, u.end_s, u.low_confidence, "
-        "u.text, l.sentiment, l.p_negative, l.threatened, l.themes, l.evidence "
+        "SELECT r.file, r.agency_id, r.case_id, u.utt_idx, round(u.start_s, ?) AS start_s, "
+        "round(u.end_s, ?) AS end_s, u.low_confidence, u.text, l.sentiment, "
+        "round(l.p_negative, ?) AS p_negative, l.threatened, l.themes, l.evidence "
         "FROM utterance_labels l JOIN utterances u USING (recording_id, utt_idx) "
-        "JOIN recordings r USING (recording_id) ORDER BY r.agency_id, r.file, u.utt_idx"
+        "JOIN recordings r USING (recording_id) "
+        "WHERE l.classify_key = ? AND u.transcript_key = ? "
+        "ORDER BY r.agency_id, r.file, r.recording_id, u.utt_idx",
+        [DECIMALS, DECIMALS, DECIMALS, keys.get("classify", ""), keys.get("transcript", "")],
     )
     frame["themes"] = frame["themes"].map(lambda ts: "; ".join(ts))
     return frame
@@ -86,13 +106,27 @@ TABLES: dict[str, Callable[..., pd.DataFrame]] = {
 
 
 def export_all(
-    store: Store, out_dir: Path, fmt: str, scoring: ScoringConfig | None = None
+    store: Store,
+    out_dir: Path,
+    fmt: str,
+    scoring: ScoringConfig | None = None,
+    tables: tuple[str, ...] = tuple(TABLES),
+    keys: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Write every table as `<name>.csv` (spreadsheet-safe) or `<name>.parquet`; rows per table."""
+    """Write tables as `<name>.csv` (spreadsheet-safe) or `<name>.parquet`; rows per table.
+
+    `keys`: the stage keys whose results to export (default: the latest completed run's).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = {}
-    for name, build in TABLES.items():
-        frame = build(store, scoring) if name == "scorecard_by_month" else build(store)
+    for name in tables:
+        build = TABLES[name]
+        if name == "scorecard_by_month":
+            frame = build(store, scoring)
+        elif name in ("interviews", "utterances"):
+            frame = build(store, keys)
+        else:
+            frame = build(store)
         if fmt == "csv":
             export_csv(frame, out_dir / f"{name}.csv")
         else:

@@ -18,7 +18,11 @@ from pathlib import Path
 LOCK_NAME = ".ascolto.lock"
 
 
-class DataDirLocked(RuntimeError):
+class DataDirError(RuntimeError):
+    """The data directory cannot be used; the message says why and what to do."""
+
+
+class DataDirLocked(DataDirError):
     """Another live process is using the data directory."""
 
 
@@ -39,14 +43,21 @@ def _holder(path: Path) -> dict:
         return {}
 
 
+def live_holder(data_dir: Path) -> dict | None:
+    """Who holds the data directory now (pid, action, since), or None when nobody alive does."""
+    holder = _holder(data_dir / LOCK_NAME)
+    pid = int(holder.get("pid", 0) or 0)
+    return holder if pid and _alive(pid) else None
+
+
 @contextmanager
 def data_dir_lock(data_dir: Path, action: str = "run") -> Iterator[Path]:
     """Hold the data directory's lock for the duration of the block."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / LOCK_NAME
     me = {"pid": os.getpid(), "action": action, "since": datetime.now(UTC).isoformat()}
     for _ in range(2):  # second try after removing a stale lock
         try:
+            data_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             holder = _holder(path)
@@ -59,6 +70,11 @@ def data_dir_lock(data_dir: Path, action: str = "run") -> Iterator[Path]:
                 ) from None
             path.unlink(missing_ok=True)  # stale: its process is gone
             continue
+        except OSError as exc:  # read-only file system, no permission, not a folder
+            raise DataDirError(
+                f"cannot write to the data directory {data_dir} ({exc.strerror}); "
+                "choose a writable --data-dir"
+            ) from None
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(me, fh)
         break

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.faults import checkpoint
+
 LABELS = {
     "it": {
         "title": "ascolto · Rapporto sulle agenzie di recupero",
@@ -189,11 +191,25 @@ def render_html(data: ReportData, language: str = "it") -> str:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, content: str, encoding: str = "utf-8") -> Path:
     """Write through a temporary file in the same folder, then rename over the target."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-        fh.write(content)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is shared like any file
+        checkpoint("file-write")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

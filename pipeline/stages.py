@@ -14,6 +14,7 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from pipeline.classify import (
 )
 from pipeline.config import ConfigError, Settings, load_yaml
 from pipeline.embed import Embedder, make_embedder
+from pipeline.faults import checkpoint
 from pipeline.ingest import load_cases, load_manifest
 from pipeline.records import Quarantined, Recording, Segment, Transcript
 from pipeline.redact import Pseudonyms, Redactor, redactor_fingerprint
@@ -74,9 +76,15 @@ class StageKeys:
     classifier: str = ""  # method and weights digest, shown in reports
 
     @classmethod
-    def from_settings(cls, settings: Settings, transcriber_id: str = "") -> StageKeys:
-        """Hash each stage's settings, the files it reads, and the key of its input stage."""
-        transcript = settings.stage_key(
+    def from_settings(
+        cls, settings: Settings, transcriber_id: str = "", transcript_key: str | None = None
+    ) -> StageKeys:
+        """Hash each stage's settings, the files it reads, and the key of its input stage.
+
+        `transcript_key`: build on transcripts already stored under this key (a rerun of later
+        stages that must not transcribe again) instead of today's ASR settings.
+        """
+        transcript = transcript_key or settings.stage_key(
             "language",
             "asr",
             "roles",
@@ -99,14 +107,23 @@ class StageKeys:
 
 # -- ingest --------------------------------------------------------------------------------
 def ingest(
-    store: Store, run_id: str, recordings_dir: Path, manifest: Path, cases: Path
+    store: Store,
+    run_id: str,
+    recordings_dir: Path,
+    manifest: Path,
+    cases: Path,
+    agencies: list[str] | None = None,
+    period: tuple[date | None, date | None] = (None, None),
 ) -> tuple[list[Recording], list[Quarantined], int]:
     """Validate inputs, register good recordings and cases; return recordings, rejects, skipped.
 
     Recordings and cases erased earlier (`ascolto forget`, `ascolto purge`) are skipped, not
-    re-created: `skipped` counts them so the summary can tell the analyst.
+    re-created: `skipped` counts them so the summary can tell the analyst. With `agencies` or
+    `period` (interview dates, both ends included) only the manifest rows in that selection are
+    taken; the others are left for another run, not registered.
     """
     recordings, rejected = load_manifest(recordings_dir, manifest)
+    recordings = [r for r in recordings if _selected(r, agencies, period)]
     case_frame, bad_cases = load_cases(cases)
     rejected += bad_cases
     erased_audio, erased_cases = erased_recordings(store), erased_case_hashes(store)
@@ -120,6 +137,17 @@ def ingest(
     store.replace_cases(case_frame)
     store.add_quarantine(run_id, rejected)
     return keep, rejected, len(recordings) - len(keep)
+
+
+def _selected(
+    recording: Recording, agencies: list[str] | None, period: tuple[date | None, date | None]
+) -> bool:
+    first, last = period
+    return (
+        (not agencies or recording.agency_id in agencies)
+        and (first is None or recording.interview_date >= first)
+        and (last is None or recording.interview_date <= last)
+    )
 
 
 # -- transcribe + roles + redact (one recording, no store access) --------------------------
@@ -155,9 +183,14 @@ def transcribe_recording(
 
     The raw text lives only inside this function: what it returns is redacted.
     """
+    from threadpoolctl import threadpool_limits
+
     transcriber = transcriber or make_transcriber(settings.asr)
     started = time.perf_counter()
-    audio, segments = transcribe_audio(recording.path, settings, transcriber)
+    # BLAS threads as configured, whatever the process inherited: Dask workers start with one,
+    # and the feature extraction's sums (hence Whisper's words) depend on it.
+    with threadpool_limits(limits=settings.asr.cpu_threads):
+        audio, segments = transcribe_audio(recording.path, settings, transcriber)
     detected = (
         transcriber.detect_language(audio.mono()) if settings.asr.detect_language else (None, None)
     )
@@ -191,9 +224,11 @@ def save_transcript(store: Store, transcript: Transcript) -> None:
 
 # -- classify ------------------------------------------------------------------------------
 def classify_pending(
-    store: Store, settings: Settings, keys: StageKeys, embedder: Embedder
+    store: Store, settings: Settings, keys: StageKeys, embedder: Embedder, force: bool = False
 ) -> dict[str, int]:
     """Label customer utterances of recordings not yet labelled under the classify key.
+
+    `force`: label every transcribed recording again (`--from classify`).
 
     Runs after `embed_pending`: when the heads were trained on the configured embedder, the
     stored utterance embeddings are reused instead of computed again.
@@ -201,7 +236,7 @@ def classify_pending(
     taxonomy = load_taxonomy(settings.themes_file)
     classifier = make_classifier(settings, embedder)
     utterances = store.customer_utterances(keys.transcript)
-    done = store.labelled_ids(keys.classify)
+    done = set() if force else store.labelled_ids(keys.classify)
     transcribed = store.transcribed_ids(keys.transcript)
     todo = sorted(transcribed - done)
     stored = (
@@ -252,6 +287,7 @@ def classify_pending(
             ]
         )
         store.save_labels(recording_id, keys.classify, utt_frame, interview)
+        checkpoint("classified")
     return {"classified": len(todo), "cached": len(transcribed & done)}
 
 
@@ -268,10 +304,12 @@ def _stored_vectors(stored: pd.Series | None, recording_id: str, rows: pd.DataFr
 
 
 # -- embed + topics ------------------------------------------------------------------------
-def embed_pending(store: Store, keys: StageKeys, embedder: Embedder) -> dict[str, int]:
-    """Embed customer utterances once per recording and embed key."""
+def embed_pending(
+    store: Store, keys: StageKeys, embedder: Embedder, force: bool = False
+) -> dict[str, int]:
+    """Embed customer utterances once per recording and embed key (`force`: all again)."""
     utterances = store.customer_utterances(keys.transcript)
-    done = set(store.embedded(keys.embed)["recording_id"])
+    done = set() if force else set(store.embedded(keys.embed)["recording_id"])
     todo = sorted(set(utterances["recording_id"]) - done)
     if todo:
         rows = utterances[utterances["recording_id"].isin(todo)]
@@ -395,6 +433,7 @@ def _fit_generation(
     model_dir = store.data_dir / "topics" / key
     save_model(fit.model, model_dir, {"topics_key": key, "lineage": lineage} | row)
     store.save_topics(key, row, info, assignments)
+    checkpoint("topics-saved")
     store.save_topic_generation(
         {
             "lineage": lineage,
@@ -514,6 +553,27 @@ def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.
 BENCHMARK_ID = "__others__"
 
 
+Period = tuple[date | None, date | None]
+
+
+def _month(day: date | None) -> date | None:
+    return day.replace(day=1) if day else None
+
+
+def _in_period(frame: pd.DataFrame, column: str, period: Period) -> pd.DataFrame:
+    """Rows whose date column falls in the period (both ends included, None: open)."""
+    first, last = period
+    if first is None and last is None:
+        return frame
+    dates = pd.to_datetime(frame[column]).dt.date
+    keep = pd.Series(True, index=frame.index)
+    if first is not None:
+        keep &= dates >= first
+    if last is not None:
+        keep &= dates <= last
+    return frame[keep.fillna(False).astype(bool)]
+
+
 def report_data(
     store: Store,
     settings: Settings,
@@ -523,16 +583,21 @@ def report_data(
     notice: str = "",
     agency: str | None = None,
     language: str | None = None,
+    period: Period = (None, None),
 ) -> ReportData:
     """Everything the report shows, from the store.
 
     With `agency`, the report is for that agency alone: every other agency is pooled into one
     anonymous benchmark row, and nothing that names or quotes another agency is included.
+    With `period` (first and last interview date, either open), only interviews in it count,
+    and only the cases they belong to.
     """
     lang = language or settings.report.language
     taxonomy = load_taxonomy(settings.themes_file)
-    interviews = interviews_frame(store, keys)
+    interviews = _in_period(interviews_frame(store, keys), "interview_date", period)
     cases = store.query("SELECT * FROM cases")
+    if period != (None, None):
+        cases = cases[cases["case_id"].isin(interviews["case_id"])]
     if agency is not None:
         known = set(interviews["agency_id"]) | set(cases["agency_id"])
         if agency not in known:
@@ -568,6 +633,7 @@ def report_data(
             ]
         )  # fmt: skip
     )
+    views = _in_period(views, "month", (_month(period[0]), period[1]))
     if agency is not None:
         views = _pool_others(views, agency)
     topics = [
@@ -716,9 +782,10 @@ def build_report(
     notice: str = "",
     agency: str | None = None,
     language: str | None = None,
+    period: Period = (None, None),
 ) -> Path:
     """Assemble the report data from the store and write the HTML file."""
-    data = report_data(store, settings, keys, topics_key_, run_id, notice, agency, language)
+    data = report_data(store, settings, keys, topics_key_, run_id, notice, agency, language, period)
     return write_atomic(out, render_html(data, language or settings.report.language))
 
 

@@ -35,10 +35,13 @@ def store_status(store: Store, current: dict[str, str]) -> dict[str, Any]:
     last_runs = [
         {
             "run_id": r.run_id,
-            "status": r.status,
+            # read only when no live process holds the data directory: a run still marked
+            # running was killed (the next run marks it so in the store too)
+            "status": "interrupted" if r.status == "running" else r.status,
             "started_at": str(r.started_at),
             "duration_s": (r.finished_at - r.started_at).total_seconds() if r.finished_at else None,
             "models": (json.loads(r.summary).get("keys") if r.summary else None),
+            "timings": (json.loads(r.summary).get("timings") if r.summary else None),
         }
         for r in runs.itertuples()
     ]

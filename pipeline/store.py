@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.faults import checkpoint
 from pipeline.records import Quarantined, Recording, Transcript
 from pipeline.roles import Turn
 
@@ -122,6 +123,7 @@ class Store:
         self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.execute(f"DELETE FROM {table} WHERE {where}", params)
+            checkpoint("store-write")
             if frame is not None and len(frame):
                 self.con.register("incoming", frame)
                 columns = ", ".join(frame.columns)
@@ -443,6 +445,21 @@ class Store:
         self.con.execute(
             "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, NULL)", [run_id, now(), config_hash]
         )
+
+    def mark_interrupted(self) -> int:
+        """Runs still marked running: call under the data directory lock, where none can be."""
+        rows = self.con.execute(
+            "UPDATE runs SET status = 'interrupted' WHERE status = 'running' RETURNING run_id"
+        ).fetchall()
+        return len(rows)
+
+    def last_completed_run(self) -> dict[str, Any]:
+        """Summary of the latest completed run (stage keys, topics key, counts), {} if none."""
+        rows = self.query(
+            "SELECT summary FROM runs WHERE status = 'completed' AND summary IS NOT NULL "
+            "ORDER BY finished_at DESC LIMIT 1"
+        )
+        return dict(json.loads(rows["summary"].iloc[0])) if len(rows) else {}
 
     def finish_run(self, run_id: str, status: str, summary: dict) -> None:
         """Record how a run ended."""

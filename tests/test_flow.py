@@ -209,18 +209,17 @@ def test_scorecard_is_published_as_prefect_artifacts(batch, fake, tmp_path):
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=["agency-scorecard", "agency-report"])
+                key=ArtifactFilterKey(any_=["agency-scorecard", "run-summary"])
             ),
             sort=ArtifactSort.CREATED_DESC,
         )
     kinds: dict = {}
     for artifact in artifacts:  # other tests' flow runs publish under the same keys: newest wins
         kinds.setdefault(artifact.key, artifact)
-    assert {"agency-scorecard", "agency-report"} <= set(kinds)
-    assert (
-        "AG1" in str(kinds["agency-scorecard"].data)
-        and "giulia" not in str(kinds["agency-report"].data).lower()
-    )
+    assert {"agency-scorecard", "run-summary"} <= set(kinds)
+    summary = str(kinds["run-summary"].data)
+    assert "AG1" in str(kinds["agency-scorecard"].data) and "giulia" not in summary.lower()
+    assert "- transcribed: 3" in summary and "timings: ingest" in summary
 
 
 def test_hostile_agency_names_stay_inert_in_reports_and_exports(batch, fake, tmp_path):

@@ -1,0 +1,164 @@
+"""Running the flows as a service: Dask task runners, a shared Prefect API, served deployments.
+
+`ascolto run --dask ADDRESS` and `ascolto serve` call these; `pipeline/` knows nothing of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class ServiceError(RuntimeError):
+    """A service the run needs (Dask scheduler, Prefect server) is not usable; says the fix."""
+
+
+def dask_task_runner(address: str) -> Any:
+    """A `DaskTaskRunner` for `local:N` (N worker processes, one thread each) or a scheduler.
+
+    A scheduler address is checked first, so an unreachable one fails here with the fix rather
+    than after ingest. Workers on other hosts need this project installed and the recordings at
+    the same path.
+    """
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")  # before distributed loads
+    from prefect_dask import DaskTaskRunner
+
+    if address.startswith("local:"):
+        count = address.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ServiceError(f"--dask {address}: write local:N with N >= 1 worker processes")
+        return DaskTaskRunner(
+            cluster_class="distributed.LocalCluster",
+            cluster_kwargs={
+                "n_workers": int(count),
+                "threads_per_worker": 1,  # one model per process, one recording at a time
+                "processes": True,
+                "dashboard_address": None,
+            },
+        )
+    _check_scheduler(address)
+    return DaskTaskRunner(address=address)
+
+
+def _check_scheduler(address: str, timeout_s: float = 10) -> None:
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=timeout_s)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ServiceError(
+            f"cannot reach a Dask scheduler at {address} ({exc.__class__.__name__}: {exc}); "
+            "start one with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`, "
+            "or use --dask local:N"
+        ) from None
+    client.close()
+
+
+def check_prefect_api() -> None:
+    """With PREFECT_API_URL set, the server must answer; otherwise say how to fix it."""
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return
+    import httpx
+
+    try:
+        httpx.get(url.rstrip("/") + "/health", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise ServiceError(
+            f"the Prefect server at PREFECT_API_URL={url} does not answer ({exc}); start it with "
+            "`prefect server start`, or unset PREFECT_API_URL to use a temporary local one"
+        ) from None
+
+
+@contextmanager
+def shared_prefect_api() -> Iterator[None]:
+    """Make sure one Prefect API serves the flow and every Dask worker.
+
+    Without PREFECT_API_URL each process would start its own temporary server (measured: three
+    servers, 31-47 s for a 10 s job); one temporary server is started here instead and stopped
+    after the run.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def deployments(
+    data_dir: Path,
+    config: Path | None,
+    drop_folder: Path | None,
+    nightly_cron: str,
+    purge_cron: str,
+    timezone: str,
+) -> list[Any]:
+    """The deployments analysts trigger from the Prefect UI, and the two scheduled ones.
+
+    Parameters default to this service's data directory and config; the UI renders them as a
+    form from the flows' type hints and docstrings.
+    """
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    from flows.process import agency_report, process_recordings, purge_expired, rerun_stage
+
+    common: dict[str, Any] = {"data_dir": str(data_dir.resolve())}
+    if config is not None:
+        common["config"] = str(config.resolve())
+    # Served runs import the flows as modules: they work from any working directory.
+    module = {"entrypoint_type": EntrypointType.MODULE_PATH}
+    out = [
+        process_recordings.to_deployment(
+            name="process-recordings",
+            **module,
+            parameters=common,
+            description="Ingest new recordings, transcribe what is new, every stage, the report.",
+        ),
+        rerun_stage.to_deployment(
+            name="rerun-stage",
+            **module,
+            parameters=common,
+            description="Recompute a stage and what follows with today's config; no ASR.",
+        ),
+        agency_report.to_deployment(
+            name="agency-report",
+            **module,
+            parameters=common,
+            description="One agency's report (others pooled), for a period, in it or en.",
+        ),
+        purge_expired.to_deployment(
+            name="purge",
+            **module,
+            parameters=common,
+            schedule=Cron(purge_cron, timezone=timezone),
+            description="Retention: erase interviews older than retention.days (daily).",
+        ),
+    ]
+    if drop_folder is not None:
+        out.append(
+            process_recordings.to_deployment(
+                name="nightly",
+                **module,
+                parameters=common
+                | {
+                    "recordings_dir": str(drop_folder / "recordings"),
+                    "manifest": str(drop_folder / "manifest.csv"),
+                    "cases": str(drop_folder / "cases.csv"),
+                },
+                schedule=Cron(nightly_cron, timezone=timezone),
+                description=f"Nightly batch over the drop folder {drop_folder}.",
+            )
+        )
+    return out
