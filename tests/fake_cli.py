@@ -6,13 +6,14 @@ transcriber's texts come from ASCOLTO_FAKE_TEXTS (a JSON list), else a default i
 
 import json
 import os
+import sys
 
-# As the real CLI does, before Prefect is imported (importing tests.conftest would also replace
-# PREFECT_HOME with a fresh folder: the caller's is kept instead).
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+from ascolto.cli import _prepare_prefect, app
 
-from ascolto.cli import app  # noqa: E402
+# The real CLI prepares Prefect's settings before importing it; the fakes below import it, so
+# do the same first. (Importing tests.conftest would also replace PREFECT_HOME: not done.)
+_prepare_prefect(sys.argv.count("-v") + 2 * sys.argv.count("-vv"), "--log-json" in sys.argv)
+
 from flows.process import use_models  # noqa: E402
 from pipeline.embed import FakeEmbedder  # noqa: E402
 from pipeline.transcribe import FakeTranscriber  # noqa: E402

@@ -1,0 +1,183 @@
+"""Operating ascolto: forced and selective reruns, the service flows, and clear refusals."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ascolto.cli import app
+from flows.process import agency_report, purge_expired, rerun_stage, use_models
+from pipeline.embed import FakeEmbedder
+from pipeline.store import Store
+from pipeline.transcribe import FakeTranscriber
+from tests.conftest import FOLLOW_UP, QUESTION, run_flow
+
+TEXTS = [
+    QUESTION,
+    "Mi hanno minacciato con l'avvocato e chiamavano tutti i giorni.",
+    FOLLOW_UP,
+    "Dopo è stata gentile e abbiamo fatto tre rate.",
+]
+
+
+def _count(data: Path, sql: str) -> int:
+    with Store(data, read_only=True) as store:
+        return int(store.con.execute(sql).fetchone()[0])
+
+
+def test_from_stage_forces_that_stage_and_what_follows(batch, tmp_path):
+    data, fake = tmp_path / "data", FakeTranscriber(TEXTS)
+    run_flow(batch, data, fake)
+    assert fake.calls == 4  # three recordings, one of them stereo (two channels)
+    with use_models(transcriber=fake, embedder=FakeEmbedder()):
+        from flows.process import process_recordings
+
+        again = process_recordings(batch["recordings"], batch["manifest"], batch["cases"], data,
+                                   from_stage="classify")  # fmt: skip
+    assert fake.calls == 4 and again["transcribed"] == 0 and again["cached"] == 3
+    assert again["classified"] == 3 and again["embedded"] == 0
+    assert again["forced"] == ["classify", "topics", "scoring", "report"]
+    assert set(again["timings"]) == {"ingest", "transcribe", "embed", "classify", "topics",
+                                     "scoring", "report"}  # fmt: skip
+    # the same labels again, under the same key: replaced, never duplicated
+    assert _count(data, "SELECT count(*) FROM interview_labels") == 3
+
+
+def test_changed_themes_rerun_classification_changed_asr_reruns_transcription(batch, tmp_path):
+    from pipeline.config import DEFAULT_CONFIG
+
+    data, fake = tmp_path / "data", FakeTranscriber(TEXTS)
+    run_flow(batch, data, fake)
+    themes = tmp_path / "themes.yaml"
+    themes.write_text((DEFAULT_CONFIG.parent / "themes.yaml").read_text(encoding="utf-8")
+                      + "\n# edited\n", encoding="utf-8")  # fmt: skip
+    config = tmp_path / "themes-changed.yaml"
+    config.write_text(f"themes_file: {themes}\n", encoding="utf-8")
+    new_themes = run_flow(batch, data, fake, config=config)
+    assert (fake.calls, new_themes["transcribed"], new_themes["classified"]) == (4, 0, 3)
+    asr = tmp_path / "asr-changed.yaml"
+    asr.write_text(f"themes_file: {themes}\nasr:\n  beam_size: 3\n", encoding="utf-8")
+    new_asr = run_flow(batch, data, fake, config=asr)
+    assert (fake.calls, new_asr["transcribed"], new_asr["classified"]) == (8, 3, 3)
+
+
+def test_rerun_stage_never_transcribes(batch, tmp_path):
+    data, fake = tmp_path / "data", FakeTranscriber(TEXTS)
+    run_flow(batch, data, fake)
+    with use_models(transcriber=fake, embedder=FakeEmbedder()):
+        classify = rerun_stage("classify", data)
+        report = rerun_stage("report", data)
+    assert fake.calls == 4
+    assert (classify["classified"], classify["embedded"]) == (3, 0)
+    assert report["classified"] == 0 and report["rerun_from"] == "report"
+    assert Path(report["report"]).is_file()
+    with pytest.raises(ValueError, match="no completed run"):
+        rerun_stage("report", tmp_path / "empty")
+
+
+def test_agency_report_for_a_period_and_selective_ingest(batch, tmp_path):
+    data = tmp_path / "data"
+    with use_models(transcriber=FakeTranscriber(TEXTS), embedder=FakeEmbedder()):
+        from flows.process import process_recordings
+
+        only_ag1 = process_recordings(batch["recordings"], batch["manifest"], batch["cases"],
+                                      data, agencies=["AG1"])  # fmt: skip
+        assert only_ag1["recordings"] == 2
+        september = process_recordings(batch["recordings"], batch["manifest"], batch["cases"],
+                                       data, until=__import__("datetime").date(2026, 9, 30))  # fmt: skip
+        assert (september["recordings"], september["transcribed"]) == (2, 1)  # a.wav, b.wav
+    from datetime import date
+
+    path = Path(agency_report("AG1", data, since=date(2026, 9, 1), until=date(2026, 9, 30)))
+    assert path.name == "agency-AG1_2026-09-01_2026-09-30.html"
+    html = path.read_text(encoding="utf-8")
+    assert "AG1" in html and "AG2" not in html
+
+
+def test_purge_flow_uses_retention_and_copes_with_no_store(batch, tmp_path):
+    assert purge_expired(tmp_path / "nothing")["recordings"] == 0
+    data = tmp_path / "data"
+    run_flow(batch, data, FakeTranscriber(TEXTS))
+    assert purge_expired(data, older_than_days=100_000)["recordings"] == 0
+    assert purge_expired(data, older_than_days=0)["recordings"] == 3
+    assert _count(data, "SELECT count(*) FROM recordings") == 0
+
+
+def _cli_run(batch, data: Path, *extra: str):
+    args = ["run", "--recordings", str(batch["recordings"]), "--manifest", str(batch["manifest"]),
+            "--cases", str(batch["cases"]), "--data-dir", str(data), *extra]  # fmt: skip
+    with use_models(transcriber=FakeTranscriber(TEXTS), embedder=FakeEmbedder()):
+        return CliRunner().invoke(app, args)
+
+
+def test_unreachable_dask_scheduler_is_refused_before_anything_is_written(batch, tmp_path):
+    data = tmp_path / "data"
+    result = _cli_run(batch, data, "--dask", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2 and "cannot reach a Dask scheduler" in result.output
+    assert not data.exists()
+    bad = _cli_run(batch, data, "--dask", "local:zero")
+    assert bad.exit_code == 2 and "local:N" in bad.output
+
+
+def test_a_prefect_server_that_is_down_is_refused(batch, tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    data = tmp_path / "data"
+    result = _cli_run(batch, data)
+    assert result.exit_code == 2 and "does not answer" in result.output
+    assert not data.exists()
+    served = CliRunner().invoke(app, ["serve", "--data-dir", str(data)])
+    assert served.exit_code == 2 and "does not answer" in served.output
+
+
+def test_serve_needs_a_prefect_server(monkeypatch, tmp_path):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "prefect server start" in result.output
+
+
+def test_an_unwritable_data_dir_is_refused(batch, tmp_path):
+    if os.geteuid() == 0:  # root writes through permissions: use a place nobody can write
+        data = Path("/proc/ascolto-data")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        data = locked / "data"
+    result = _cli_run(batch, data)
+    assert result.exit_code == 2 and "cannot write to the data directory" in result.output
+
+
+def test_unknown_stage_names_are_refused(batch, tmp_path):
+    result = _cli_run(batch, tmp_path / "data", "--from", "transcription")
+    assert result.exit_code == 2 and "unknown stage" in result.output
+    rerun = CliRunner().invoke(app, ["rerun", "transcribe", "--data-dir", str(tmp_path)])
+    assert rerun.exit_code == 2 and "cannot rerun" in rerun.output
+
+
+@pytest.mark.slow  # a CLI process of its own (logging is configured when Prefect loads)
+def test_json_logs_are_json_lines_without_personal_data(batch, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.test_flow import PII_TEXTS, PLANTED
+
+    env = dict(os.environ, ASCOLTO_FAKE_TEXTS=json.dumps(PII_TEXTS))
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # -vv decides
+    args = ["run", "--recordings", str(batch["recordings"]), "--manifest", str(batch["manifest"]),
+            "--cases", str(batch["cases"]), "--data-dir", str(tmp_path / "data"), "--log-json",
+            "-vv"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "tests.fake_cli", *args], env=env,
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert len(lines) > 10 and {"time", "level", "logger", "message"} <= set(lines[0])
+    assert any("transcribed 1/3" in line["message"] for line in lines)
+    other = [line for line in done.stderr.splitlines() if line and not line.startswith("{")]
+    assert not other, other[:5]
+    everything = (done.stdout + done.stderr).lower()
+    for secret in PLANTED:
+        assert secret not in everything, secret
