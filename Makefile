@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii report-screenshot
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput report-screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-asr: install  ## ASR speed/accuracy/memory, both backends side by side -> 
 
 bench-pii: install  ## redaction precision/recall -> benchmarks/results/pii.json
 	$(BIN)/python benchmarks/pii.py
+
+bench-throughput: install  ## hours of audio per wall hour, local vs --dask local:2 -> benchmarks/results/throughput.json
+	$(BIN)/python benchmarks/throughput.py
 
 demo-data: install  ## regenerate demo/ (needs Debian's festival festvox-italp16k festvox-itapc16k)
 	$(BIN)/python scripts/make_demo.py --out demo

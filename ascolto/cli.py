@@ -521,10 +521,12 @@ def report(
         typer.Option("--agency", help="one agency against the pooled others, for sharing with it"),
     ] = None,
     lang: Annotated[str | None, typer.Option("--lang", help="it or en")] = None,
+    since: Since = None,
+    until: Until = None,
     data_dir: DataDir = Path("ascolto-data"),
     config: ConfigOpt = None,
 ) -> None:
-    """Rebuild the HTML report from the store (whole, or one agency's) without re-running."""
+    """Rebuild the HTML report from the store (whole, or one agency's, for a period)."""
     from pipeline.stages import build_report
     from pipeline.store import Store
 
@@ -540,7 +542,7 @@ def report(
         try:
             path = build_report(
                 store, settings, keys, str(latest["t"]), str(latest["r"]), output,
-                agency=agency, language=lang,
+                agency=agency, language=lang, period=(_day(since), _day(until)),
             )  # fmt: skip
         except ValueError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

@@ -233,12 +233,14 @@ def classify_pending(
     Runs after `embed_pending`: when the heads were trained on the configured embedder, the
     stored utterance embeddings are reused instead of computed again.
     """
-    taxonomy = load_taxonomy(settings.themes_file)
-    classifier = make_classifier(settings, embedder)
-    utterances = store.customer_utterances(keys.transcript)
     done = set() if force else store.labelled_ids(keys.classify)
     transcribed = store.transcribed_ids(keys.transcript)
     todo = sorted(transcribed - done)
+    if not todo:  # loading the classifier costs seconds: not for nothing
+        return {"classified": 0, "cached": len(transcribed & done)}
+    taxonomy = load_taxonomy(settings.themes_file)
+    classifier = make_classifier(settings, embedder)
+    utterances = store.customer_utterances(keys.transcript)
     stored = (
         store.embedded(keys.embed).set_index(["recording_id", "utt_idx"])["vector"]
         if todo and classifier.embedder_id == embedder.model_id

@@ -89,7 +89,9 @@ def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings
             nightly = client.read_deployment_by_name("process-recordings/nightly")
             assert purge.schedules and nightly.schedules
             assert nightly.parameters["manifest"] == str(drop / "manifest.csv")
-            schema = client.read_deployment_by_name("rerun-stage/rerun-stage").parameter_openapi_schema
+            schema = client.read_deployment_by_name(
+                "rerun-stage/rerun-stage"
+            ).parameter_openapi_schema
             assert "classify" in str(schema["properties"]["stage"])  # a choice in the UI form
         run = run_deployment(
             "process-recordings/process-recordings",
