@@ -220,13 +220,14 @@ def fit_topics(
     representative = model.get_representative_docs() or {}
     for topic_id in sorted(set(topics)):
         words = [tokenizer.display(w) for w, _ in (model.get_topic(topic_id) or []) if w][:8]
+        quotes = list(dict.fromkeys(representative.get(topic_id, [])))[:3]
         rows.append(
             {
                 "topic_id": int(topic_id),
-                "label": readable_label(words) or f"topic {topic_id}",
+                "label": readable_label(words) or _quoted(quotes) or f"topic {topic_id}",
                 "size": int(sum(1 for t in topics if t == topic_id)),
                 "top_words": ", ".join(words),
-                "quotes": list(representative.get(topic_id, []))[:3],
+                "quotes": quotes,
             }
         )
     return TopicFit(
@@ -281,6 +282,17 @@ def _initial_centroids(start: np.ndarray, embeddings: np.ndarray, k: int) -> np.
         )
         centroids.append(data[int(np.argmax(distance))])
     return np.stack(centroids)
+
+
+def _quoted(quotes: list[str], width: int = 60) -> str:
+    """Its most representative quote, for a topic whose words are all stop words.
+
+    ("No, va bene così, grazie a lei." has no content word to make a label from.)
+    """
+    if not quotes:
+        return ""
+    text = " ".join(quotes[0].split())
+    return f"«{text if len(text) <= width else text[: width - 1].rstrip() + '…'}»"
 
 
 def readable_label(keywords: list[str], size: int = 3) -> str:

@@ -181,3 +181,12 @@ def test_json_logs_are_json_lines_without_personal_data(batch, tmp_path):
     everything = (done.stdout + done.stderr).lower()
     for secret in PLANTED:
         assert secret not in everything, secret
+
+
+def test_transcription_reports_progress(batch, tmp_path):
+    from flows.process import reporting_progress
+
+    calls: list[tuple[str, int, int]] = []
+    with reporting_progress(lambda stage, done, total: calls.append((stage, done, total))):
+        run_flow(batch, tmp_path / "data", FakeTranscriber(TEXTS))
+    assert calls == [("transcribe", i, 3) for i in range(4)]

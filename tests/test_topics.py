@@ -334,3 +334,11 @@ def test_mmr_words_need_the_embedder_that_made_the_embeddings(demo_vectors):
     assert "words=mmr" in fit.method and all(fit.info["label"])
     with pytest.raises(ValueError, match="does not match the embeddings"):
         fit_topics(texts, vectors, config, embedder=FakeEmbedder())
+
+
+def test_a_topic_of_stop_words_is_named_by_its_quote():
+    from pipeline.topics import _quoted
+
+    assert _quoted(["No, va bene così, grazie a lei."]) == "«No, va bene così, grazie a lei.»"
+    assert _quoted(["parola " * 30]).endswith("…»") and len(_quoted(["parola " * 30])) <= 62
+    assert _quoted([]) == ""
