@@ -236,6 +236,22 @@ def _analyse(
     }
 
 
+@contextmanager
+def _recorded(store: Store, run_id: str, key: str, timings: dict[str, float]) -> Iterator[None]:
+    """Record the run in the store; on any error mark it failed (with the timings so far).
+
+    Called under the data directory lock, so a run still marked running was killed: it is
+    marked interrupted first.
+    """
+    store.mark_interrupted()
+    store.start_run(run_id, key)
+    try:
+        yield
+    except BaseException:
+        store.finish_run(run_id, "failed", {"timings": timings})
+        raise
+
+
 def _finish(store: Store, run_id: str, started: datetime, summary: dict[str, Any]) -> dict:
     """Mark the run completed, write its metadata beside the exports, publish artifacts.
 
@@ -336,9 +352,7 @@ def process_recordings(
     run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
     with data_dir_lock(data_dir, "run"), Store(data_dir) as store:
         _clean_temporary_files(data_dir)
-        store.mark_interrupted()
-        store.start_run(run_id, keys.classify)
-        try:
+        with _recorded(store, run_id, keys.classify, timings):
             with _timed(timings, "ingest"):
                 recordings, rejected, erased = ingest_task(
                     store, run_id, recordings_dir, manifest, cases, agencies, (since, until)
@@ -354,9 +368,6 @@ def process_recordings(
             results = _analyse(
                 store, settings, keys, embedder, run_id, forced, timings, notice, report_language
             )
-        except BaseException:
-            store.finish_run(run_id, "failed", {"timings": timings})
-            raise
         summary = {
             "run_id": run_id,
             "recordings": len(recordings),
@@ -398,18 +409,13 @@ def rerun_stage(
     run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
     with data_dir_lock(data_dir, "rerun"), Store(data_dir) as store:
         _clean_temporary_files(data_dir)
-        store.mark_interrupted()
         last = _last_run(store, data_dir)
         keys = stages.StageKeys.from_settings(settings, transcript_key=last["keys"]["transcript"])
-        store.start_run(run_id, keys.classify)
-        try:
+        with _recorded(store, run_id, keys.classify, timings):
             results = _analyse(
                 store, settings, keys, embedder, run_id, forced_stages(stage), timings,
                 last.get("notice", ""), report_language,
             )  # fmt: skip
-        except BaseException:
-            store.finish_run(run_id, "failed", {"timings": timings})
-            raise
         summary = {"run_id": run_id, "rerun_from": stage, "timings": timings} | results
         return _finish(store, run_id, started, summary)
 

@@ -117,48 +117,35 @@ def deployments(
     common: dict[str, Any] = {"data_dir": str(data_dir.resolve())}
     if config is not None:
         common["config"] = str(config.resolve())
-    # Served runs import the flows as modules: they work from any working directory.
-    module = {"entrypoint_type": EntrypointType.MODULE_PATH}
-    out = [
-        process_recordings.to_deployment(
-            name="process-recordings",
-            **module,
-            parameters=common,
-            description="Ingest new recordings, transcribe what is new, every stage, the report.",
-        ),
-        rerun_stage.to_deployment(
-            name="rerun-stage",
-            **module,
-            parameters=common,
-            description="Recompute a stage and what follows with today's config; no ASR.",
-        ),
-        agency_report.to_deployment(
-            name="agency-report",
-            **module,
-            parameters=common,
-            description="One agency's report (others pooled), for a period, in it or en.",
-        ),
-        purge_expired.to_deployment(
-            name="purge",
-            **module,
-            parameters=common,
-            schedule=Cron(purge_cron, timezone=timezone),
-            description="Retention: erase interviews older than retention.days (daily).",
-        ),
-    ]
+    daily_purge = Cron(purge_cron, timezone=timezone)
+    table: list[tuple[Any, str, str, dict[str, Any]]] = [
+        (process_recordings, "process-recordings",
+         "Ingest new recordings, transcribe what is new, every stage, the report.", {}),
+        (rerun_stage, "rerun-stage",
+         "Recompute a stage and what follows with today's config; no ASR.", {}),
+        (agency_report, "agency-report",
+         "One agency's report (others pooled), for a period, in it or en.", {}),
+        (purge_expired, "purge",
+         "Retention: erase interviews older than retention.days (daily).",
+         {"schedule": daily_purge}),
+    ]  # fmt: skip
     if drop_folder is not None:
-        out.append(
-            process_recordings.to_deployment(
-                name="nightly",
-                **module,
-                parameters=common
-                | {
-                    "recordings_dir": str(drop_folder / "recordings"),
-                    "manifest": str(drop_folder / "manifest.csv"),
-                    "cases": str(drop_folder / "cases.csv"),
-                },
-                schedule=Cron(nightly_cron, timezone=timezone),
-                description=f"Nightly batch over the drop folder {drop_folder}.",
-            )
+        inputs = {
+            "recordings_dir": str(drop_folder / "recordings"),
+            "manifest": str(drop_folder / "manifest.csv"),
+            "cases": str(drop_folder / "cases.csv"),
+        }
+        table.append((process_recordings, "nightly",
+                      f"Nightly batch over the drop folder {drop_folder}.",
+                      {"parameters": inputs, "schedule": Cron(nightly_cron, timezone=timezone)}))  # fmt: skip
+    return [
+        flow.to_deployment(
+            name=name,
+            # Served runs import the flows as modules: they work from any working directory.
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            description=description,
+            schedule=extra.get("schedule"),
+            parameters=common | extra.get("parameters", {}),
         )
-    return out
+        for flow, name, description, extra in table
+    ]

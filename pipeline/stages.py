@@ -60,6 +60,7 @@ from pipeline.topics import (
 from pipeline.transcribe import Transcriber, make_transcriber
 
 log = logging.getLogger("ascolto")
+Period = tuple[date | None, date | None]  # first and last day, both included; None: open
 
 
 def _file_hash(path: Path) -> str:
@@ -113,7 +114,7 @@ def ingest(
     manifest: Path,
     cases: Path,
     agencies: list[str] | None = None,
-    period: tuple[date | None, date | None] = (None, None),
+    period: Period = (None, None),
 ) -> tuple[list[Recording], list[Quarantined], int]:
     """Validate inputs, register good recordings and cases; return recordings, rejects, skipped.
 
@@ -139,9 +140,7 @@ def ingest(
     return keep, rejected, len(recordings) - len(keep)
 
 
-def _selected(
-    recording: Recording, agencies: list[str] | None, period: tuple[date | None, date | None]
-) -> bool:
+def _selected(recording: Recording, agencies: list[str] | None, period: Period) -> bool:
     first, last = period
     return (
         (not agencies or recording.agency_id in agencies)
@@ -553,9 +552,6 @@ def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.
 
 
 BENCHMARK_ID = "__others__"
-
-
-Period = tuple[date | None, date | None]
 
 
 def _month(day: date | None) -> date | None:

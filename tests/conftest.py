@@ -194,3 +194,18 @@ def run_flow(
             data_dir=data_dir,
             config=config,
         )
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real Prefect server (its own process) on this session's temporary PREFECT_HOME.
+
+    Processes started by tests use it through PREFECT_API_URL, so none starts (and, when
+    killed, leaves behind) a temporary server of its own.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    yield server.api_url
+    server.stop()

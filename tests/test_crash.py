@@ -28,16 +28,6 @@ POINTS = ["transcribed#3", "store-write#40", "classified#5", "topics-saved", "fi
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start()
-    yield server.api_url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def inputs(tmp_path_factory) -> dict[str, Path]:
     """12 distinct recordings over three agencies, and a config that fits topics on them."""
     root = tmp_path_factory.mktemp("crash")

@@ -20,17 +20,6 @@ EXPORTS = ("interviews.csv", "utterances.csv")
 
 
 @pytest.fixture(scope="module")
-def prefect_api():
-    """A real Prefect server (its own process) on this session's temporary PREFECT_HOME."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    server.start()
-    yield server.api_url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def two_demo_recordings(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("two")
     lines = (DEMO / "manifest.csv").read_text(encoding="utf-8").splitlines()
