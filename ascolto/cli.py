@@ -114,10 +114,10 @@ LogJson = Annotated[bool, typer.Option("--log-json", help="logs as JSON lines on
 def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice: str = "") -> None:
     _prepare_prefect(opts.verbose, opts.log_json)
     from flows.service import ServiceError, check_prefect_api
+    from pipeline.asr.transcribe import ModelError
     from pipeline.config import ConfigError
     from pipeline.ingest import InputError
     from pipeline.lock import DataDirError
-    from pipeline.transcribe import ModelError
 
     if opts.lang not in (None, "it", "en"):
         _fail("--lang must be it or en")
@@ -400,7 +400,7 @@ def redact(
     config: ConfigOpt = None,
 ) -> None:
     """Remove personal data from texts: adds "redacted" and "entities" (offsets) to each line."""
-    from pipeline.redact import Pseudonyms, Redactor
+    from pipeline.privacy.redact import Pseudonyms, Redactor
 
     settings = _settings(config).redact
     redactor = Redactor(settings.entities, allow_list=settings.allow_list)
@@ -452,8 +452,8 @@ def forget(
     data_dir: DataDir = Path("ascolto-data"),
 ) -> None:
     """Right to erasure: delete everything derived from one case or customer, and audit it."""
-    from pipeline.retention import SubjectNotFound
-    from pipeline.retention import forget as forget_subject
+    from pipeline.privacy.retention import SubjectNotFound
+    from pipeline.privacy.retention import forget as forget_subject
     from pipeline.store import Store
 
     if (case is None) == (customer is None):
@@ -479,7 +479,7 @@ def purge(
     config: ConfigOpt = None,
 ) -> None:
     """Retention: erase every interview older than the retention period, and audit it."""
-    from pipeline.retention import purge as purge_old
+    from pipeline.privacy.retention import purge as purge_old
     from pipeline.store import Store
 
     days = older_than if older_than is not None else _settings(config).retention.days
@@ -500,7 +500,7 @@ def export(
 
     CSV cells that a spreadsheet would run as a formula are neutralised with a leading quote.
     """
-    from pipeline.export import export_all
+    from pipeline.report.export import export_all
     from pipeline.store import Store
 
     if fmt not in ("csv", "parquet"):
@@ -575,11 +575,11 @@ def transcribe(
     import json
     import time
 
-    from pipeline.audio import AudioError
+    from pipeline.asr.audio import AudioError
+    from pipeline.asr.transcribe import ModelError, make_transcriber
     from pipeline.config import AsrConfig
-    from pipeline.report import write_atomic
+    from pipeline.files import write_atomic
     from pipeline.stages import transcribe_audio
-    from pipeline.transcribe import ModelError, make_transcriber
 
     settings = _settings(config)
     overrides = {"backend": backend, "model": model, "compute_type": compute_type}
@@ -674,7 +674,7 @@ def _map_jsonl(
     """Add `fields(records)[i]` to every good line of `source`, write `output`; exit 1 if any skipped."""
     import json
 
-    from pipeline.report import write_atomic
+    from pipeline.files import write_atomic
 
     records, skipped = _read_jsonl(source)
     good = [record for _, record in records]
@@ -688,7 +688,7 @@ def _map_jsonl(
 
 
 def _classifier(settings):  # noqa: ANN001, ANN202
-    from pipeline.classify import make_classifier
+    from pipeline.classify.classifier import make_classifier
 
     return make_classifier(settings)
 
@@ -722,8 +722,8 @@ def classify(
 
 def _labelled(path: Path) -> list:
     """Labelled examples from JSON Lines; bad lines are named and skipped, none at all exits 2."""
-    from pipeline.classify import SENTIMENTS
-    from pipeline.evaluate import Example
+    from pipeline.classify.evaluate import Example
+    from pipeline.records import SENTIMENTS
 
     examples = []
     for number, r in _read_jsonl(path)[0]:
@@ -765,7 +765,7 @@ def evaluate(
     """Sentiment macro-F1, threatened F1, per-theme and micro F1 against human labels."""
     import json
 
-    from pipeline.evaluate import evaluate as run_evaluation
+    from pipeline.classify.evaluate import evaluate as run_evaluation
 
     examples = _labelled(labelled)
     metrics = run_evaluation(examples, _classifier(_settings(config)))
@@ -792,9 +792,9 @@ def train(
     config: ConfigOpt = None,
 ) -> None:
     """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md."""
-    from pipeline.classify import load_taxonomy
+    from pipeline.classify.taxonomy import load_taxonomy
+    from pipeline.classify.train import train_and_save
     from pipeline.embed import make_embedder
-    from pipeline.train import train_and_save
 
     settings = _settings(config)
     folder = output or settings.classify.heads
@@ -825,11 +825,11 @@ def status(
     """What is done, pending or stale (config or model changed) in a data directory."""
     import json
 
+    from pipeline.asr.transcribe import make_transcriber
     from pipeline.lock import live_holder
     from pipeline.stages import StageKeys
     from pipeline.status import store_status
     from pipeline.store import Store
-    from pipeline.transcribe import make_transcriber
 
     settings = _settings(config)
     _require_store(data_dir)
@@ -1017,8 +1017,8 @@ def convert_openai(
     ] = None,
 ) -> None:
     """Build an openai-whisper checkpoint from the bundled Whisper base weights (offline)."""
-    from pipeline.transcribe import BUNDLED_SHA256, ModelError, bundled_model_dir, cache_dir
-    from pipeline.whisper_convert import convert, converted_bundled_path
+    from pipeline.asr.transcribe import BUNDLED_SHA256, ModelError, bundled_model_dir, cache_dir
+    from pipeline.asr.whisper_convert import convert, converted_bundled_path
 
     target = out or converted_bundled_path(cache_dir(), BUNDLED_SHA256)
     try:

@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.spoken import normalise_numbers  # noqa: E402
+from pipeline.privacy.spoken import normalise_numbers  # noqa: E402
 
 DEMO = ROOT / "demo"
 CONFIGS = {
@@ -65,9 +65,9 @@ def _references(n: int) -> list[tuple[str, str]]:
 
 def worker(name: str, files: list[str], threads: int) -> dict:
     """Run one configuration in this process and return timings, texts and peak memory."""
-    from pipeline.audio import SAMPLE_RATE, decode
+    from pipeline.asr.audio import SAMPLE_RATE, decode
+    from pipeline.asr.transcribe import make_transcriber
     from pipeline.config import AsrConfig
-    from pipeline.transcribe import make_transcriber
 
     config = AsrConfig(device="cpu", cpu_threads=threads, **CONFIGS[name])
     transcriber = make_transcriber(config)

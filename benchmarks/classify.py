@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.classify import make_classifier  # noqa: E402
+from pipeline.classify.classifier import make_classifier  # noqa: E402
+from pipeline.classify.evaluate import Example, evaluate  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.evaluate import Example, evaluate  # noqa: E402
 
 
 def labelled(path: Path) -> list[Example]:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import load_settings  # noqa: E402
-from pipeline.redact import Entity, Redactor  # noqa: E402
+from pipeline.privacy.redact import Entity, Redactor  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "pii_it.txt"
 _MARK = re.compile(r"\[\[([A-Z_]+)\|(.+?)\]\]|\{\{(.+?)\}\}")

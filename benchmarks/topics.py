@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.classify import load_taxonomy  # noqa: E402
+from pipeline.classify.taxonomy import load_taxonomy  # noqa: E402
 from pipeline.config import TopicsConfig, load_settings  # noqa: E402
 from pipeline.embed import UseEmbedder  # noqa: E402
 from pipeline.topics import (  # noqa: E402

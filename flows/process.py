@@ -23,16 +23,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
 
 from pipeline import stages
-from pipeline.audio import AudioError
+from pipeline.asr.audio import AudioError
+from pipeline.asr.transcribe import make_transcriber
 from pipeline.config import Settings, load_settings
-from pipeline.export import export_all
 from pipeline.faults import checkpoint
+from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
+from pipeline.privacy.retention import purge
 from pipeline.records import Quarantined, Recording
-from pipeline.report import write_atomic
-from pipeline.retention import purge
+from pipeline.report.export import export_all
 from pipeline.store import Store
-from pipeline.transcribe import make_transcriber
 
 Stage = Literal["transcribe", "embed", "classify", "topics", "scoring", "report"]
 RerunStage = Literal["embed", "classify", "topics", "scoring", "report"]

@@ -9,6 +9,7 @@ from typing import Literal
 
 Role = Literal["interviewer", "customer", "unknown"]
 Sentiment = Literal["positive", "neutral", "negative"]
+SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Quarantined:
 
 @dataclass
 class Segment:
-    """A stretch of speech. `text` is redacted once it leaves `pipeline.redact`."""
+    """A stretch of speech. `text` is redacted once it leaves `pipeline.privacy.redact`."""
 
     start: float
     end: float
@@ -47,6 +48,17 @@ class Segment:
     no_speech_prob: float = 0.0
     compression_ratio: float = 0.0
     low_confidence: bool = False
+
+
+@dataclass
+class Turn:
+    """Consecutive segments of one speaker: the unit we classify for customers."""
+
+    role: Role
+    start: float
+    end: float
+    text: str
+    low_confidence: bool
 
 
 @dataclass
@@ -83,3 +95,14 @@ class UtteranceLabel:
     threatened: bool
     evidence: dict[str, list[str]]
     note: str | None = None  # why a text was not (fully) classified: empty, not Italian, truncated
+
+
+@dataclass
+class InterviewLabel:
+    """Roll-up of one interview's customer utterances."""
+
+    sentiment: str
+    themes: list[str]
+    threatened: bool
+    empathy_score: float
+    quotes: dict[str, list[str]]

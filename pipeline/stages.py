@@ -21,30 +21,31 @@ from typing import Any
 import pandas as pd
 
 from pipeline import __version__
-from pipeline.audio import Audio, decode
-from pipeline.charts import (
+from pipeline.asr.audio import Audio, decode
+from pipeline.asr.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
+from pipeline.asr.transcribe import Transcriber, make_transcriber
+from pipeline.classify.classifier import (
+    classifier_fingerprint,
+    make_classifier,
+    summarize_interview,
+)
+from pipeline.classify.taxonomy import Taxonomy, load_taxonomy
+from pipeline.config import ConfigError, Settings, load_yaml
+from pipeline.embed import Embedder, make_embedder
+from pipeline.faults import checkpoint
+from pipeline.files import write_atomic
+from pipeline.ingest import load_cases, load_manifest
+from pipeline.privacy.redact import Pseudonyms, Redactor, redactor_fingerprint
+from pipeline.privacy.retention import case_hash, erased_case_hashes, erased_recordings
+from pipeline.records import Quarantined, Recording, Segment, Transcript
+from pipeline.report.charts import (
     empathy_vs_recovery,
     losses,
     monthly_trend,
     themes_by_agency,
     topics_by_month,
 )
-from pipeline.classify import (
-    Taxonomy,
-    classifier_fingerprint,
-    load_taxonomy,
-    make_classifier,
-    summarize_interview,
-)
-from pipeline.config import ConfigError, Settings, load_yaml
-from pipeline.embed import Embedder, make_embedder
-from pipeline.faults import checkpoint
-from pipeline.ingest import load_cases, load_manifest
-from pipeline.records import Quarantined, Recording, Segment, Transcript
-from pipeline.redact import Pseudonyms, Redactor, redactor_fingerprint
-from pipeline.report import LABELS, ReportData, render_html, write_atomic
-from pipeline.retention import case_hash, erased_case_hashes, erased_recordings
-from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
+from pipeline.report.html import LABELS, ReportData, render_html
 from pipeline.scoring import agency_scorecard
 from pipeline.stats import case_table, findings, sentence
 from pipeline.store import Store
@@ -57,7 +58,6 @@ from pipeline.topics import (
     theme_seeds,
     topic_vectors,
 )
-from pipeline.transcribe import Transcriber, make_transcriber
 
 log = logging.getLogger("ascolto")
 Period = tuple[date | None, date | None]  # first and last day, both included; None: open

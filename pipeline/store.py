@@ -15,8 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.faults import checkpoint
-from pipeline.records import Quarantined, Recording, Transcript
-from pipeline.roles import Turn
+from pipeline.records import Quarantined, Recording, Transcript, Turn
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (

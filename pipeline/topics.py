@@ -96,7 +96,7 @@ class LemmaTokenizer:
     def __call__(self, text: str) -> list[str]:
         """Content lemmas of one text, in order."""
         if self._nlp is None:
-            from pipeline.classify import italian_nlp
+            from pipeline.classify.cues import italian_nlp
 
             self._nlp = italian_nlp()
         lemmas = []

@@ -15,8 +15,8 @@ from ascolto.cli import _prepare_prefect, app
 _prepare_prefect(sys.argv.count("-v") + 2 * sys.argv.count("-vv"), "--log-json" in sys.argv)
 
 from flows.process import use_models  # noqa: E402
+from pipeline.asr.transcribe import FakeTranscriber  # noqa: E402
 from pipeline.embed import FakeEmbedder  # noqa: E402
-from pipeline.transcribe import FakeTranscriber  # noqa: E402
 
 QUESTION = "Come è andato il contatto con l'agenzia di recupero crediti?"
 FOLLOW_UP = "Come si è sentito durante la telefonata?"

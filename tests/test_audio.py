@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.audio import AudioError, decode
+from pipeline.asr.audio import AudioError, decode
 from tests.conftest import bursts, encode_audio, interview_wav, write_wav
 
 

@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.classify import (
+from pipeline.classify.classifier import (
     HybridClassifier,
     classifier_fingerprint,
-    load_taxonomy,
     make_classifier,
     summarize_interview,
 )
+from pipeline.classify.evaluate import Example
+from pipeline.classify.taxonomy import load_taxonomy
 from pipeline.config import ClassifyConfig, ConfigError, Settings, load_settings
 from pipeline.embed import FakeEmbedder
-from pipeline.evaluate import Example
 
 SETTINGS = load_settings()
 THEMES = SETTINGS.themes_file
@@ -208,7 +208,7 @@ def _tiny_corpus() -> list[Example]:
 
 @pytest.fixture(scope="module")
 def tiny_heads(tmp_path_factory):
-    from pipeline.train import train_and_save
+    from pipeline.classify.train import train_and_save
 
     folder = tmp_path_factory.mktemp("heads")
     corpus = _tiny_corpus()
@@ -237,7 +237,7 @@ def test_training_writes_safe_heads_a_card_and_dev_metrics(tiny_heads):
 
 
 def test_heads_reload_and_predict_like_the_trained_ones(tiny_heads):
-    from pipeline.heads import load_heads
+    from pipeline.classify.heads import load_heads
 
     folder, _ = tiny_heads
     config = SETTINGS.classify.model_copy(update={"heads": folder})
@@ -251,7 +251,7 @@ def test_heads_reload_and_predict_like_the_trained_ones(tiny_heads):
 
 
 def test_tampered_or_missing_heads_are_refused_with_the_fix(tiny_heads, tmp_path):
-    from pipeline.heads import load_heads
+    from pipeline.classify.heads import load_heads
 
     folder, _ = tiny_heads
     copy = tmp_path / "copy"
@@ -266,7 +266,7 @@ def test_tampered_or_missing_heads_are_refused_with_the_fix(tiny_heads, tmp_path
 
 
 def test_training_refuses_labels_outside_the_taxonomy():
-    from pipeline.train import train_heads
+    from pipeline.classify.train import train_heads
 
     bad = [Example("1", "testo", "neutral", frozenset({"NOT_A_THEME"}))]
     with pytest.raises(ValueError, match="NOT_A_THEME"):

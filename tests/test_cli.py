@@ -81,7 +81,7 @@ def test_redact_command_writes_placeholders_and_offsets(tmp_path):
 def test_export_neutralises_formulas(tmp_path):
     import pandas as pd
 
-    from pipeline.export import export_csv, safe_cell
+    from pipeline.report.export import export_csv, safe_cell
 
     assert safe_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and safe_cell("-2") == "'-2"
     assert safe_cell("ok") == "ok" and safe_cell(-2) == -2
@@ -132,8 +132,8 @@ def test_classify_and_evaluate_commands(tmp_path):
 
 def test_demo_limit_runs_only_the_first_recordings(tmp_path):
     from flows.process import use_models
+    from pipeline.asr.transcribe import FakeTranscriber
     from pipeline.embed import FakeEmbedder
-    from pipeline.transcribe import FakeTranscriber
 
     with use_models(transcriber=FakeTranscriber(), embedder=FakeEmbedder()):
         result = runner.invoke(app, ["demo", "--limit", "2", "--data-dir", str(tmp_path / "d")])

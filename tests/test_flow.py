@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
+from pipeline.asr.transcribe import FakeTranscriber
 from pipeline.store import Store
-from pipeline.transcribe import FakeTranscriber
 from tests.conftest import (
     FOLLOW_UP,
     QUESTION,
@@ -257,8 +257,8 @@ def test_status_tells_done_pending_and_stale(batch, tmp_path):
     from typer.testing import CliRunner
 
     from ascolto.cli import app
+    from pipeline.asr.transcribe import make_transcriber
     from pipeline.config import load_settings
-    from pipeline.transcribe import make_transcriber
 
     fake = FakeTranscriber(TEXTS)
     fake.model_id = make_transcriber(load_settings().asr).model_id  # as if the real model ran

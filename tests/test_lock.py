@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ascolto.cli import app
+from pipeline.asr.transcribe import FakeTranscriber
 from pipeline.lock import LOCK_NAME, DataDirLocked, data_dir_lock
-from pipeline.transcribe import FakeTranscriber
 from tests.conftest import run_flow
 
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from pipeline.transcribe import FakeTranscriber
+from pipeline.asr.transcribe import FakeTranscriber
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "01-explore.ipynb"

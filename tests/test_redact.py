@@ -1,8 +1,8 @@
 import pytest
 
-from pipeline.pii import luhn_valid
-from pipeline.redact import Pseudonyms, Redactor
-from pipeline.spoken import normalise_numbers, parse_number_word
+from pipeline.privacy.pii import luhn_valid
+from pipeline.privacy.redact import Pseudonyms, Redactor
+from pipeline.privacy.spoken import normalise_numbers, parse_number_word
 
 redactor = Redactor()
 

@@ -1,7 +1,7 @@
 import pandas as pd
 
-from pipeline.charts import empathy_vs_recovery
-from pipeline.report import LABELS, ReportData, render_html
+from pipeline.report.charts import empathy_vs_recovery
+from pipeline.report.html import LABELS, ReportData, render_html
 
 
 def _data(agency: str, quote: str) -> ReportData:

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from pipeline.transcribe import FakeTranscriber
+from pipeline.asr.transcribe import FakeTranscriber
 from tests.browser import chromium_path, render
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 

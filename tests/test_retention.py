@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ascolto.cli import app
-from pipeline.retention import SubjectNotFound, forget, purge
+from pipeline.asr.transcribe import FakeTranscriber
+from pipeline.privacy.retention import SubjectNotFound, forget, purge
 from pipeline.store import Store
-from pipeline.transcribe import FakeTranscriber
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
 TEXTS = [QUESTION, "Mi hanno minacciato con l'avvocato.", FOLLOW_UP, "Poi abbiamo fatto tre rate."]

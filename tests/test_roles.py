@@ -1,8 +1,8 @@
 import pytest
 
+from pipeline.asr.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 from pipeline.config import load_settings, load_yaml
 from pipeline.records import Segment
-from pipeline.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 
 
 @pytest.fixture(scope="module")

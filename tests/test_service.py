@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 
 from ascolto.cli import app
 from flows.process import agency_report, purge_expired, rerun_stage, use_models
+from pipeline.asr.transcribe import FakeTranscriber
 from pipeline.embed import FakeEmbedder
 from pipeline.store import Store
-from pipeline.transcribe import FakeTranscriber
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
 TEXTS = [

@@ -1,7 +1,7 @@
 from pathlib import Path
 
+from pipeline.asr.roles import to_turns
 from pipeline.records import Segment, Transcript
-from pipeline.roles import to_turns
 from pipeline.store import Store
 
 

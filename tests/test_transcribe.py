@@ -4,16 +4,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import transcribe
-from pipeline.config import AsrConfig
-from pipeline.records import Segment
-from pipeline.transcribe import (
+from pipeline.asr import transcribe
+from pipeline.asr.transcribe import (
     FakeTranscriber,
     ModelError,
     apply_guards,
     is_repetition_loop,
     resolve_model,
 )
+from pipeline.config import AsrConfig
+from pipeline.records import Segment
 from tests.conftest import bursts
 
 
@@ -111,7 +111,7 @@ def test_backend_choice_and_openai_model_resolution(tmp_path: Path, monkeypatch)
 
     monkeypatch.setenv("ASCOLTO_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(transcribe, "bundled_model_dir", lambda: tmp_path / "ct2")
-    monkeypatch.setattr("pipeline.whisper_convert.convert", fake_convert)
+    monkeypatch.setattr("pipeline.asr.whisper_convert.convert", fake_convert)
     first = transcribe.resolve_openai_model(transcribe.BUNDLED_ALIAS)
     again = transcribe.resolve_openai_model(transcribe.BUNDLED_ALIAS)
     assert first == again and len(converted) == 1  # converted once, then reused

@@ -5,7 +5,7 @@ import struct
 import numpy as np
 import pytest
 
-from pipeline.whisper_convert import ConversionError, dims_of, read_ct2, to_openai
+from pipeline.asr.whisper_convert import ConversionError, dims_of, read_ct2, to_openai
 
 torch = pytest.importorskip("torch")
 whisper = pytest.importorskip("whisper")

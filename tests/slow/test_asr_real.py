@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ascolto.cli import app
-from pipeline.audio import SAMPLE_RATE, decode
+from pipeline.asr.audio import SAMPLE_RATE, decode
+from pipeline.asr.transcribe import make_transcriber
 from pipeline.config import AsrConfig
-from pipeline.transcribe import make_transcriber
 from tests.conftest import DEMO, encode_audio
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from pipeline.audio import SAMPLE_RATE
+from pipeline.asr.audio import SAMPLE_RATE
 from pipeline.config import AsrConfig
 from pipeline.records import Segment
 
@@ -205,7 +205,7 @@ def resolve_openai_model(name: str) -> str:
     (`ascolto models convert-openai` does the same ahead of time); a `.pt` path is used as is; an
     official name ("base", "small"...) is downloaded by openai-whisper where the network allows.
     """
-    from pipeline.whisper_convert import convert, converted_bundled_path
+    from pipeline.asr.whisper_convert import convert, converted_bundled_path
 
     if name == BUNDLED_ALIAS:
         target = converted_bundled_path(cache_dir(), BUNDLED_SHA256)

@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from pipeline.classify import SENTIMENTS, CueMatcher, Taxonomy
+from pipeline.classify.cues import CueMatcher
+from pipeline.classify.evaluate import Example
+from pipeline.classify.heads import CUE_EXTRA, Heads, _softmax, feature_matrix, stack_features
+from pipeline.classify.taxonomy import Taxonomy
 from pipeline.config import ClassifyConfig, EmbedConfig
 from pipeline.embed import Embedder
-from pipeline.evaluate import Example
-from pipeline.heads import CUE_EXTRA, Heads, _softmax, feature_matrix, stack_features
+from pipeline.records import SENTIMENTS
 
 FILLERS = ("ehm", "cioè", "insomma", "diciamo", "allora", "guardi", "praticamente")
 GRID_C = (2.0, 8.0, 32.0)
@@ -296,9 +298,9 @@ def train_and_save(
     sources: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """Train on `train`, evaluate on `dev` (never fitted), write heads + MODEL_CARD.md."""
-    from pipeline.classify import HybridClassifier
-    from pipeline.evaluate import evaluate
-    from pipeline.heads import load_heads, save_heads, write_meta
+    from pipeline.classify.classifier import HybridClassifier
+    from pipeline.classify.evaluate import evaluate
+    from pipeline.classify.heads import load_heads, save_heads, write_meta
 
     result = train_heads(train, taxonomy, embedder, embed_config, config, seed)
     result.heads.meta["sources"] = sources or {}

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.classify import SENTIMENTS, HybridClassifier
+from pipeline.classify.classifier import HybridClassifier
+from pipeline.records import SENTIMENTS
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.config import ScoringConfig
-from pipeline.report import write_atomic
+from pipeline.files import write_atomic
 from pipeline.store import Store
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from pipeline.classify import SENTIMENTS, Analysis
+from pipeline.classify.cues import Analysis
 from pipeline.config import ConfigError, EmbedConfig
+from pipeline.records import SENTIMENTS
 
 FORMAT = "ascolto-heads/1"
 THREATENED_HEAD = "__threatened__"

@@ -1,11 +1,11 @@
 """Remove personal data from text before anything is stored, logged or reported.
 
 Microsoft Presidio is the engine: its analyzer runs Presidio's checksum-validated Italian
-recognizers (codice fiscale, partita IVA, IBAN, payment card) next to ours (`pipeline.pii`: phone,
+recognizers (codice fiscale, partita IVA, IBAN, payment card) next to ours (`pipeline.privacy.pii`: phone,
 email, POD/PDR, address, date of birth, names, and the forms ASR writes), and its anonymizer swaps
 each span for a typed placeholder (`[TELEFONO]`) or, optionally, a pseudonym that stays the same
 within one interview (`[NOME_1]`). Recognizers run on a copy of the text where spoken numbers are
-digits (`pipeline.spoken`); spans are mapped back, so offsets always point into the input text.
+digits (`pipeline.privacy.spoken`); spans are mapped back, so offsets always point into the input text.
 
 Amounts of money, dates, durations, counts and ages are NOT personal data here and are kept: they
 are the analytics.
@@ -23,8 +23,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from pipeline import pii
-from pipeline.spoken import normalise_numbers
+from pipeline.privacy import pii
+from pipeline.privacy.spoken import normalise_numbers
 
 REDACTOR_VERSION = "3"  # bump when recognizer code changes: stored text is re-made
 
@@ -57,7 +57,7 @@ def redactor_fingerprint() -> str:
     """Version plus the gazetteers' content: editing a name list re-redacts stored transcripts."""
     digest = hashlib.sha256(REDACTOR_VERSION.encode())
     for name in ("nomi.txt", "cognomi.txt"):
-        digest.update(resources.files("pipeline.data").joinpath(name).read_bytes())
+        digest.update(resources.files("pipeline.privacy.data").joinpath(name).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -102,7 +102,7 @@ def _ours_as_presidio() -> list[Any]:
     from presidio_analyzer import EntityRecognizer, RecognizerResult
 
     class FinderRecognizer(EntityRecognizer):
-        """One `pipeline.pii` finder as a Presidio recognizer."""
+        """One `pipeline.privacy.pii` finder as a Presidio recognizer."""
 
         def __init__(self, kind: str) -> None:
             self.kind = kind

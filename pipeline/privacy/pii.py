@@ -1,8 +1,8 @@
 """Italian personal-data recognizers, as plain functions from text to spans.
 
 Each recognizer answers "where in this text is an X?" for one placeholder type. They run on the
-text after spoken numbers became digits (`pipeline.spoken`), so one digit pattern covers
-"347 218 5590", "347,218,5590" and "tre quattro sette due uno otto...". `pipeline.redact` wraps
+text after spoken numbers became digits (`pipeline.privacy.spoken`), so one digit pattern covers
+"347 218 5590", "347,218,5590" and "tre quattro sette due uno otto...". `pipeline.privacy.redact` wraps
 them as Presidio recognizers next to Presidio's own checksum-validated Italian ones.
 
 Amounts of money, bill dates, durations, counts and ages are NOT personal data here: recognizers
@@ -264,7 +264,7 @@ def find_birth_date(text: str) -> Iterable[Span]:
 @lru_cache(maxsize=1)
 def _gazetteer() -> tuple[frozenset[str], frozenset[str]]:
     def words(name: str) -> frozenset[str]:
-        raw = resources.files("pipeline.data").joinpath(name).read_text(encoding="utf-8")
+        raw = resources.files("pipeline.privacy.data").joinpath(name).read_text(encoding="utf-8")
         lines = [line for line in raw.splitlines() if not line.startswith("#")]
         return frozenset(w.replace("_", " ") for line in lines for w in line.split())
 

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 
-from pipeline.records import Role, Segment
+from pipeline.records import Role, Segment, Turn
 
 _CUSTOMER_BELOW = 0.2  # similarity under which a segment is confidently not scripted
 _MIN_WORD = 4  # shorter words (articles, pronouns) say nothing about the script
@@ -102,17 +102,6 @@ def assign_mono(segments: list[Segment], matcher: ScriptMatcher) -> list[Segment
         ):
             tagged[i] = replace(tagged[i], role="customer")
     return tagged
-
-
-@dataclass
-class Turn:
-    """Consecutive segments of one speaker: the unit we classify for customers."""
-
-    role: Role
-    start: float
-    end: float
-    text: str
-    low_confidence: bool
 
 
 def to_turns(segments: list[Segment]) -> list[Turn]:

@@ -7,15 +7,10 @@ The file is written to a temporary name and renamed, so a crash never leaves hal
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from pipeline.faults import checkpoint
 
 LABELS = {
     "it": {
@@ -171,7 +166,7 @@ def render_html(data: ReportData, language: str = "it") -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(
-        loader=PackageLoader("pipeline", "templates"),
+        loader=PackageLoader("pipeline.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
     )
     env.filters.update(pct=_pct, num=_num, eur=_eur, barw=_barw, ci=_ci)
@@ -189,27 +184,3 @@ def render_html(data: ReportData, language: str = "it") -> str:
         findings=data.findings,
         charts=data.charts,
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, content: str, encoding: str = "utf-8") -> Path:
-    """Write through a temporary file in the same folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a report is shared like any file
-        checkpoint("file-write")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

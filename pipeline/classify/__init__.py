@@ -1,0 +1,1 @@
+"""Sentiment, themes and "felt threatened": taxonomy, cues, trained heads, training, evaluation."""

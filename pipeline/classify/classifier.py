@@ -1,0 +1,282 @@
+"""Sentiment and themes of customer utterances, with the words that justify each label.
+
+Method `hybrid-v1` (the default), in three layers:
+1. **Cues.** spaCy Italian (blank tokenizer, sentencizer, lookup lemmatizer from
+   spacy-lookups-data) analyses the lower-cased text. Each theme in `configs/themes.yaml` has
+   `keywords` (matched on lemma or lower form by PhraseMatchers) and `patterns` (regular
+   expressions). A cue inside a negation scope (a negator within `negation_window` tokens before
+   it, same clause) does not count; a positive cue in a sentence with an irony marker ("come no")
+   counts as negative.
+2. **Trained heads** (`pipeline/classify/heads.py`, written by `ascolto train`) read the sentence embedding,
+   lemma n-grams with negation marking and the cue counts, and give calibrated probabilities.
+3. **Themes without a head** (added in YAML after training) are found by their cues or by
+   cosine similarity to their `examples`.
+Method `rules` is layer 1 alone. Interviewer speech never reaches this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pipeline.classify.cues import Analysis, CueMatcher
+from pipeline.classify.taxonomy import Taxonomy, Theme, load_taxonomy
+from pipeline.config import ClassifyConfig
+from pipeline.records import SENTIMENTS, InterviewLabel, UtteranceLabel
+
+if TYPE_CHECKING:
+    from pipeline.classify.heads import Heads
+    from pipeline.embed import Embedder
+
+RULE_SCORE = 0.9  # a non-negated cue of a theme without a trained head
+HYBRID_METHOD, RULES_METHOD = "hybrid-v1", "rules-v2"
+
+
+# -- classifier ----------------------------------------------------------------------------
+class HybridClassifier:
+    """Cues + trained heads + example similarity; see the module docstring."""
+
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        config: ClassifyConfig | None = None,
+        heads: Heads | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.taxonomy = taxonomy
+        self.config = config or ClassifyConfig(method="rules")
+        self.heads = heads
+        self.embedder = embedder
+        self.matcher = CueMatcher(taxonomy, self.config.negation_window, self.config.max_chars)
+        self.method = f"{HYBRID_METHOD} ({heads.version})" if heads is not None else RULES_METHOD
+        self._examples: dict[str, np.ndarray] | None = None
+
+    @property
+    def embedder_id(self) -> str | None:
+        """Model id of the embeddings this classifier reads (None: it reads none)."""
+        return self.embedder.model_id if self.embedder is not None else None
+
+    def classify(self, text: str) -> UtteranceLabel:
+        """Label one customer utterance."""
+        return self.classify_many([text])[0]
+
+    def classify_many(
+        self, texts: Sequence[str], vectors: np.ndarray | None = None
+    ) -> list[UtteranceLabel]:
+        """Label utterances; `vectors` are their embeddings when already computed (same model)."""
+        analyses = self.matcher.analyze_many(texts)
+        live = [i for i, a in enumerate(analyses) if not a.skipped]
+        labels: list[UtteranceLabel] = [_neutral(a.note) for a in analyses]
+        if not live:
+            return labels
+        embeddings = self._embeddings([analyses[i] for i in live], vectors, live)
+        if self.heads is not None:
+            assert embeddings is not None, "trained heads need an embedder"
+            found = self.heads.predict([analyses[i] for i in live], embeddings)
+        else:
+            polarity = {t.code: t.polarity for t in self.taxonomy.themes}
+            found = [(_cue_sentiment(analyses[i], polarity), {}) for i in live]
+        for row, i in enumerate(live):
+            sentiment, head_scores = found[row]
+            vector = embeddings[row] if embeddings is not None else None
+            labels[i] = self._label(analyses[i], sentiment, head_scores, vector)
+        return labels
+
+    def _embeddings(
+        self, analyses: list[Analysis], vectors: np.ndarray | None, rows: list[int]
+    ) -> np.ndarray | None:
+        if self.embedder is None:
+            return None
+        if vectors is not None:
+            return np.asarray(vectors, dtype=np.float32)[rows]
+        return self.embedder.embed([a.text for a in analyses])
+
+    def _label(
+        self,
+        analysis: Analysis,
+        sentiment: dict[str, float],
+        head_scores: dict[str, float],
+        vector: np.ndarray | None,
+    ) -> UtteranceLabel:
+        scores = {
+            theme.code: head_scores[theme.code]
+            if self.heads is not None and theme.code in self.heads.codes
+            else self._untrained_score(analysis, theme, vector)
+            for theme in self.taxonomy.themes
+        }
+        found = {code for code, score in scores.items() if score >= self._threshold(code)}
+        threat_scores = {c: scores[c] for c in self.taxonomy.threatened}
+        if self.heads is not None and threat_scores and not found & set(threat_scores):
+            from pipeline.classify.heads import THREATENED_HEAD
+
+            # The pooled "felt threatened" head saw it although no single threat theme did:
+            # report the likeliest threat theme, so the flag and the themes always agree.
+            pooled = head_scores[THREATENED_HEAD]
+            if pooled >= self.heads.threshold(THREATENED_HEAD):
+                likeliest = max(threat_scores, key=threat_scores.__getitem__)
+                found.add(likeliest)
+                scores[likeliest] = pooled
+        themes = [c for c in self.taxonomy.codes if c in found]
+        theme_scores = {c: round(float(scores[c]), 3) for c in themes}
+        by_code = {t.code: t for t in self.taxonomy.themes}
+        evidence = {c: self._evidence(analysis, by_code[c], vector) for c in themes}
+        return UtteranceLabel(
+            sentiment=max(sentiment, key=sentiment.__getitem__),  # type: ignore[arg-type]
+            sentiment_scores=sentiment,
+            themes=themes,
+            theme_scores=theme_scores,
+            threatened=bool(self.taxonomy.threatened & set(themes)),
+            evidence=evidence,
+            note=analysis.note,
+        )
+
+    def _threshold(self, code: str) -> float:
+        if self.heads is not None and code in self.heads.codes:
+            return self.heads.threshold(code)
+        return min(RULE_SCORE, self.config.example_similarity)
+
+    def _untrained_score(
+        self, analysis: Analysis, theme: Theme, vector: np.ndarray | None
+    ) -> float:
+        """RULE_SCORE for a live cue, else the best cosine to the theme's examples if close."""
+        if analysis.live_cues(theme.code):
+            return RULE_SCORE
+        examples = self._example_vectors().get(theme.code)
+        if vector is None or examples is None:
+            return 0.0
+        similarity = float(np.max(examples @ vector))
+        return similarity if similarity >= self.config.example_similarity else 0.0
+
+    def _example_vectors(self) -> dict[str, np.ndarray]:
+        if self._examples is None:
+            self._examples = {}
+            if self.embedder is not None:
+                for theme in self.taxonomy.themes:
+                    if theme.examples:
+                        self._examples[theme.code] = self.embedder.embed(list(theme.examples))
+        return self._examples
+
+    def _evidence(self, analysis: Analysis, theme: Theme, vector: np.ndarray | None) -> list[str]:
+        """The exact words behind a theme: its live cues, else the words the head leaned on."""
+        cues = analysis.live_cues(theme.code)
+        if cues:
+            spans = {analysis.text[c.start : c.end]: c.start for c in cues}
+            return sorted(spans, key=spans.__getitem__)
+        if self.heads is not None and theme.code in self.heads.codes:
+            span = self.heads.strongest_span(analysis, theme.code)
+            if span:
+                return [span]
+        return [_best_sentence(analysis, self.embedder, theme, self._example_vectors())]
+
+
+def _best_sentence(
+    analysis: Analysis,
+    embedder: Embedder | None,
+    theme: Theme,
+    examples: dict[str, np.ndarray],
+) -> str:
+    """The sentence closest to the theme's examples (the only sentence, when there is one)."""
+    sentences = [s for s in analysis.doc.sents if s.text.strip()]
+    texts = [analysis.text[s.start_char : s.end_char] for s in sentences]
+    if len(texts) <= 1 or embedder is None or theme.code not in examples:
+        return texts[0] if texts else analysis.text
+    scores = embedder.embed(texts) @ examples[theme.code].T
+    return texts[int(np.argmax(scores.max(axis=1)))]
+
+
+def _neutral(note: str | None) -> UtteranceLabel:
+    return UtteranceLabel(
+        sentiment="neutral",
+        sentiment_scores={"positive": 0.0, "neutral": 1.0, "negative": 0.0},
+        themes=[],
+        theme_scores={},
+        threatened=False,
+        evidence={},
+        note=note,
+    )
+
+
+def _cue_sentiment(analysis: Analysis, polarity: dict[str, str]) -> dict[str, float]:
+    """Rules-only sentiment: softmax over (2(p-n), 1, 2(n-p)) of live positive/negative cues.
+
+    A theme cue counts with its theme's polarity; balanced or absent cues give neutral.
+    """
+    positive = negative = 0.0
+    for cue in analysis.cues:
+        if cue.negated:
+            continue
+        sign = {"+": "positive", "-": "negative"}.get(cue.key) or polarity.get(cue.key)
+        positive += sign == "positive"
+        negative += sign == "negative"
+    logits = {
+        "positive": 2 * (positive - negative),
+        "neutral": 1.0,
+        "negative": 2 * (negative - positive),
+    }
+    top = max(logits.values())
+    exp = {k: math.exp(v - top) for k, v in logits.items()}
+    total = sum(exp.values())
+    return {k: round(v / total, 4) for k, v in exp.items()}
+
+
+def make_classifier(settings: Any, embedder: Embedder | None = None) -> HybridClassifier:
+    """The configured classifier: heads from `classify.heads` (method hybrid) or cues only.
+
+    `embedder` is used only when it is the model the heads were trained on; otherwise the
+    classifier builds that model itself (so stored embeddings are reused when they match).
+    """
+    from pipeline.classify.heads import load_heads
+    from pipeline.embed import make_embedder
+
+    taxonomy = load_taxonomy(settings.themes_file)
+    config: ClassifyConfig = settings.classify
+    if config.method == "rules":
+        return HybridClassifier(taxonomy, config, None, None)
+    heads = load_heads(config.heads)
+    if embedder is None or embedder.model_id != heads.embedder_id:
+        embedder = make_embedder(heads.embed_config)
+    return HybridClassifier(taxonomy, config, heads, embedder)
+
+
+def classifier_fingerprint(settings: Any) -> str:
+    """Identity of the configured classifier for cache keys: method plus weights digest."""
+    if settings.classify.method == "rules":
+        return RULES_METHOD
+    from pipeline.classify.heads import load_heads
+
+    return f"{HYBRID_METHOD}:{load_heads(settings.classify.heads).meta['weights_sha256'][:16]}"
+
+
+def summarize_interview(
+    labels: list[UtteranceLabel], texts: list[str], taxonomy: Taxonomy
+) -> InterviewLabel:
+    """Interview-level labels.
+
+    Sentiment: the label with the highest summed probability over customer utterances.
+    Empathy score (0-100): Laplace-smoothed share of positive-polarity theme mentions among all
+    polarised theme mentions, 100 * (P + 1) / (P + N + 2); 50 when the customer named none.
+    """
+    polarity = {t.code: t.polarity for t in taxonomy.themes}
+    totals: dict[str, float] = defaultdict(float)
+    quotes: dict[str, list[str]] = defaultdict(list)
+    pos = neg = 0
+    for label, text in zip(labels, texts, strict=True):
+        for name, p in label.sentiment_scores.items():
+            totals[name] += p
+        for code in label.themes:
+            quotes[code].append(text)
+            pos += polarity.get(code) == "positive"
+            neg += polarity.get(code) == "negative"
+    sentiment = max(SENTIMENTS, key=lambda s: totals.get(s, 0.0)) if labels else "neutral"
+    themes = [t.code for t in taxonomy.themes if t.code in quotes]
+    return InterviewLabel(
+        sentiment=sentiment,
+        themes=themes,
+        threatened=any(label.threatened for label in labels),
+        empathy_score=round(100 * (pos + 1) / (pos + neg + 2), 1),
+        quotes=dict(quotes),
+    )

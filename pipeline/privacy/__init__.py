@@ -1,0 +1,1 @@
+"""Personal data: spoken numbers, Italian PII recognizers, redaction, retention and erasure."""
