@@ -26,6 +26,7 @@ from pipeline import stages
 from pipeline.asr.audio import AudioError
 from pipeline.asr.transcribe import make_transcriber
 from pipeline.config import Settings, load_settings
+from pipeline.errors import NoRunYet
 from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
@@ -425,10 +426,6 @@ def _last_run(store: Store, data_dir: Path) -> dict[str, Any]:
     if "keys" not in last:
         raise NoRunYet(f"no completed run in {data_dir}: run process-recordings first")
     return last
-
-
-class NoRunYet(ValueError):
-    """The data directory has no completed run to build on."""
 
 
 @flow(name="agency-report")

@@ -11,8 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pipeline.errors import AscoltoError
 
-class ServiceError(RuntimeError):
+
+class ServiceError(AscoltoError, RuntimeError):
     """A service the run needs (Dask scheduler, Prefect server) is not usable; says the fix."""
 
 

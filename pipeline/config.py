@@ -15,11 +15,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.errors import AscoltoError
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 
-class ConfigError(ValueError):
+class ConfigError(AscoltoError, ValueError):
     """A configuration file is missing, unreadable or invalid."""
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.errors import AscoltoError
 from pipeline.records import Quarantined, Recording
 
 MANIFEST_COLUMNS = ["file", "case_id", "agency_id", "interview_date", "consent"]
@@ -33,7 +34,7 @@ OPTIONAL_CASE_COLUMNS = ["contact_date"]
 CONSENT_YES = {"yes", "si", "sì", "true", "1", "y"}
 
 
-class InputError(ValueError):
+class InputError(AscoltoError, ValueError):
     """An input the whole run depends on is missing or unreadable."""
 
 

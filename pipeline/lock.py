@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pipeline.errors import AscoltoError
+
 LOCK_NAME = ".ascolto.lock"
 
 
-class DataDirError(RuntimeError):
+class DataDirError(AscoltoError, RuntimeError):
     """The data directory cannot be used; the message says why and what to do."""
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 Role = Literal["interviewer", "customer", "unknown"]
 Sentiment = Literal["positive", "neutral", "negative"]
+Period = tuple[date | None, date | None]  # first and last day, both included; None: open
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")
 
 

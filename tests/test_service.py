@@ -12,6 +12,7 @@ from ascolto.cli import app
 from flows.process import agency_report, purge_expired, rerun_stage, use_models
 from pipeline.asr.transcribe import FakeTranscriber
 from pipeline.embed import FakeEmbedder
+from pipeline.errors import NoRunYet
 from pipeline.store import Store
 from tests.conftest import FOLLOW_UP, QUESTION, run_flow
 
@@ -74,7 +75,7 @@ def test_rerun_stage_never_transcribes(batch, tmp_path):
     assert (classify["classified"], classify["embedded"]) == (3, 0)
     assert report["classified"] == 0 and report["rerun_from"] == "report"
     assert Path(report["report"]).is_file()
-    with pytest.raises(ValueError, match="no completed run"):
+    with pytest.raises(NoRunYet, match="no completed run"):
         rerun_stage("report", tmp_path / "empty")
 
 

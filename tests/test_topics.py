@@ -224,7 +224,7 @@ def test_forgetting_a_case_deletes_the_topic_models_that_saw_it(tmp_path, demo_v
 
 def test_topic_views_by_agency_month_threatened_and_sentiment(tmp_path, demo_vectors):
     from pipeline.report.charts import topics_by_month
-    from pipeline.stages import _topic_view
+    from pipeline.stages.report import _topic_view
 
     recordings = _demo_recordings()
     with Store(tmp_path) as store:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import AscoltoError
+
 SAMPLE_RATE = 16_000
 
 
-class AudioError(ValueError):
+class AudioError(AscoltoError, ValueError):
     """The file is not decodable audio, is empty, or breaks a duration limit."""
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from pipeline.asr.audio import SAMPLE_RATE
 from pipeline.config import AsrConfig
+from pipeline.errors import AscoltoError
 from pipeline.records import Segment
 
 BUNDLED_ALIAS = "bundled:whisper-base"
@@ -31,7 +32,7 @@ _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 _ASSEMBLE_LOCK = threading.Lock()
 
 
-class ModelError(RuntimeError):
+class ModelError(AscoltoError, RuntimeError):
     """The ASR model cannot be found, assembled or verified."""
 
 

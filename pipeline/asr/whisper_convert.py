@@ -17,11 +17,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from pipeline.errors import AscoltoError
+
 # Order of CTranslate2's DataType enum (include/ctranslate2/types.h).
 _CT2_DTYPES: tuple[Any, ...] = (np.float32, np.int8, np.int16, np.int32, np.float16, "bfloat16")
 
 
-class ConversionError(ValueError):
+class ConversionError(AscoltoError, ValueError):
     """The file is not a CTranslate2 Whisper model this converter understands."""
 
 

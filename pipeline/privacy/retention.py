@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from pipeline.errors import AscoltoError
 from pipeline.store import Store, now
 
 # Tables keyed by recording id, children first so a crash mid-way never orphans a child row.
@@ -65,7 +66,7 @@ class Deletion:
         return sum(self.rows.values())
 
 
-class SubjectNotFound(LookupError):
+class SubjectNotFound(AscoltoError, LookupError):
     """No case or customer with that id is in the store."""
 
 
