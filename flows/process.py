@@ -26,14 +26,14 @@ from pipeline import stages
 from pipeline.asr.audio import AudioError
 from pipeline.asr.transcribe import make_transcriber
 from pipeline.config import Settings, load_settings
-from pipeline.errors import NoRunYet
 from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
-from pipeline.privacy.retention import purge
+from pipeline.privacy.retention import purge_in
 from pipeline.records import Quarantined, Recording
 from pipeline.report.export import export_all
-from pipeline.store import Store
+from pipeline.stages.report import agency_report_path, last_run, rebuild_report
+from pipeline.store import STORE_FILE, Store
 
 Stage = Literal["transcribe", "embed", "classify", "topics", "scoring", "report"]
 RerunStage = Literal["embed", "classify", "topics", "scoring", "report"]
@@ -229,6 +229,7 @@ def _analyse(
         "classified": classified["classified"],
         "topics_fitted": topics["fitted"],
         "topics_assigned": topics.get("assigned", 0),
+        "topics": {k: v for k, v in topics.items() if k != "topics_key"},
         "report": str(report),
         "exports": {name: str(data_dir / "exports" / f"{name}.csv") for name in exports},
         "agencies": scorecard["agency_id"].tolist(),
@@ -410,22 +411,15 @@ def rerun_stage(
     run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
     with data_dir_lock(data_dir, "rerun"), Store(data_dir) as store:
         _clean_temporary_files(data_dir)
-        last = _last_run(store, data_dir)
-        keys = stages.StageKeys.from_settings(settings, transcript_key=last["keys"]["transcript"])
+        last = last_run(store)
+        keys = stages.StageKeys.from_settings(settings, transcript_key=last.keys.transcript)
         with _recorded(store, run_id, keys.classify, timings):
             results = _analyse(
                 store, settings, keys, embedder, run_id, forced_stages(stage), timings,
-                last.get("notice", ""), report_language,
+                last.notice, report_language,
             )  # fmt: skip
         summary = {"run_id": run_id, "rerun_from": stage, "timings": timings} | results
         return _finish(store, run_id, started, summary)
-
-
-def _last_run(store: Store, data_dir: Path) -> dict[str, Any]:
-    last = store.last_completed_run()
-    if "keys" not in last:
-        raise NoRunYet(f"no completed run in {data_dir}: run process-recordings first")
-    return last
 
 
 @flow(name="agency-report")
@@ -448,21 +442,13 @@ def agency_report(
         language: it or en (default: report.language in the config).
     """
     settings = load_settings(config)
+    out = agency_report_path(data_dir, agency, (since, until))
     with data_dir_lock(data_dir, "agency report"), Store(data_dir) as store:
-        last = _last_run(store, data_dir)
-        period = "".join(f"_{d.isoformat()}" if d else "_" for d in (since, until)).rstrip("_")
-        out = data_dir / "reports" / f"agency-{_file_safe(agency)}{period}.html"
-        path = stages.build_report(
-            store, settings, stages.StageKeys(**last["keys"]), str(last["topics_key"]),
-            str(last["run_id"]), out, last.get("notice", ""), agency=agency,
-            language=language, period=(since, until),
-        )  # fmt: skip
+        path = rebuild_report(
+            store, settings, out, agency=agency, language=language, period=(since, until)
+        )
     create_markdown_artifact(key="agency-report", markdown=f"Report for one agency: `{path}`")
     return str(path)
-
-
-def _file_safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:64] or "agency"
 
 
 @flow(name="purge")
@@ -479,8 +465,7 @@ def purge_expired(
         older_than_days: days to keep (default: retention.days in the config).
     """
     days = older_than_days if older_than_days is not None else load_settings(config).retention.days
-    if not (data_dir / "ascolto.duckdb").is_file():
+    if not (data_dir / STORE_FILE).is_file():
         return {"recordings": 0, "note": f"no store in {data_dir} yet"}
-    with data_dir_lock(data_dir, "purge"), Store(data_dir) as store:
-        deletion = purge(store, data_dir, days)
+    deletion = purge_in(data_dir, days)
     return {"recordings": deletion.recordings, "cases": deletion.cases, "rows": deletion.rows}

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.errors import NoStore
 from pipeline.faults import checkpoint
 from pipeline.records import Quarantined, Recording, Transcript, Turn
 
@@ -82,6 +83,17 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+STORE_FILE = "ascolto.duckdb"
+
+
+def require_store(data_dir: Path) -> None:
+    """NoStore unless `data_dir` holds an ascolto store."""
+    if not (data_dir / STORE_FILE).is_file():
+        raise NoStore(
+            f"no ascolto store in {data_dir} (pass the --data-dir used with `ascolto run`)"
+        )
+
+
 def now() -> datetime:
     """UTC timestamp without tz info (DuckDB TIMESTAMP)."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -95,7 +107,7 @@ class Store:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
-        self.path = data_dir / "ascolto.duckdb"
+        self.path = data_dir / STORE_FILE
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         if not read_only:
             self.con.execute(SCHEMA)
@@ -408,6 +420,13 @@ class Store:
         except Exception:
             self.con.execute("ROLLBACK")
             raise
+
+    def topic_ids(self, topics_key: str) -> list[int]:
+        """Topic IDs of one fitted generation."""
+        rows = self.con.execute(
+            "SELECT topic_id FROM topic_info WHERE topics_key = ? ORDER BY topic_id", [topics_key]
+        ).fetchall()
+        return [int(r[0]) for r in rows]
 
     def topic_names(self, lineage: str) -> dict[int, str]:
         """Analyst-given topic names of a lineage, by stable topic ID."""

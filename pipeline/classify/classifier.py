@@ -16,9 +16,11 @@ Method `rules` is layer 1 alone. Interviewer speech never reaches this module.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -246,9 +248,16 @@ def classifier_fingerprint(settings: Any) -> str:
     """Identity of the configured classifier for cache keys: method plus weights digest."""
     if settings.classify.method == "rules":
         return RULES_METHOD
-    from pipeline.classify.heads import load_heads
+    # The digest heads.json declares, read without loading the weights: `load_heads` checks it
+    # against heads.npz whenever the classifier is built.
+    try:
+        meta = json.loads((Path(settings.classify.heads) / "heads.json").read_text("utf-8"))
+        digest = str(meta["weights_sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        from pipeline.classify.heads import load_heads
 
-    return f"{HYBRID_METHOD}:{load_heads(settings.classify.heads).meta['weights_sha256'][:16]}"
+        digest = load_heads(settings.classify.heads).meta["weights_sha256"]  # names the fix
+    return f"{HYBRID_METHOD}:{digest[:16]}"
 
 
 def summarize_interview(

@@ -20,7 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from pipeline.errors import AscoltoError
-from pipeline.store import Store, now
+from pipeline.lock import data_dir_lock
+from pipeline.store import Store, now, require_store
 
 # Tables keyed by recording id, children first so a crash mid-way never orphans a child row.
 _RECORDING_TABLES = (
@@ -93,6 +94,22 @@ def forget(
     if not recordings and not known_case:
         raise SubjectNotFound(f"no {label} with that id in {store.path}; nothing was deleted")
     return _erase(store, data_dir, sorted(recordings), sorted(cases), action, "request")
+
+
+def forget_in(
+    data_dir: Path, case_id: str | None = None, customer_id: str | None = None
+) -> Deletion:
+    """`forget` under the data directory's lock (what the CLI calls)."""
+    require_store(data_dir)
+    with data_dir_lock(data_dir, "forget"), Store(data_dir) as store:
+        return forget(store, data_dir, case_id=case_id, customer_id=customer_id)
+
+
+def purge_in(data_dir: Path, older_than_days: int) -> Deletion:
+    """`purge` under the data directory's lock (what the CLI and the purge flow call)."""
+    require_store(data_dir)
+    with data_dir_lock(data_dir, "purge"), Store(data_dir) as store:
+        return purge(store, data_dir, older_than_days)
 
 
 def purge(

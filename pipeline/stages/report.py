@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 from pipeline import __version__
 from pipeline.classify.taxonomy import Taxonomy, load_taxonomy
 from pipeline.config import Settings
+from pipeline.errors import AscoltoError, NoRunYet
 from pipeline.files import write_atomic
 from pipeline.records import Period
 from pipeline.report.charts import (
@@ -30,6 +32,59 @@ from pipeline.stats import case_table, findings, sentence
 from pipeline.store import Store
 
 BENCHMARK_ID = "__others__"
+
+
+class UnknownAgency(AscoltoError, ValueError):
+    """A per-agency report asked for an agency the store does not hold."""
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """What the last completed run computed: its stage keys, topics, id and report banner."""
+
+    keys: StageKeys
+    topics_key: str
+    run_id: str
+    notice: str = ""
+
+
+def last_run(store: Store) -> LastRun:
+    """The last completed run of the store; NoRunYet when there is none to build on."""
+    last = store.last_completed_run()
+    if "keys" not in last:
+        raise NoRunYet(f"no completed run in {store.data_dir}: run process-recordings first")
+    return LastRun(
+        StageKeys(**last["keys"]),
+        str(last["topics_key"]),
+        str(last["run_id"]),
+        str(last.get("notice") or ""),
+    )
+
+
+def rebuild_report(
+    store: Store,
+    settings: Settings,
+    out: Path,
+    agency: str | None = None,
+    language: str | None = None,
+    period: Period = (None, None),
+) -> Path:
+    """The report of what the last completed run computed, whatever today's config says.
+
+    `ascolto report` and the agency-report flow both call this.
+    """
+    last = last_run(store)
+    return build_report(
+        store, settings, last.keys, last.topics_key, last.run_id, out, last.notice,
+        agency=agency, language=language, period=period,
+    )  # fmt: skip
+
+
+def agency_report_path(data_dir: Path, agency: str, period: Period = (None, None)) -> Path:
+    """Where the agency-report flow writes one agency's report for a period."""
+    dates = "".join(f"_{d.isoformat()}" if d else "_" for d in period).rstrip("_")
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agency)[:64] or "agency"
+    return data_dir / "reports" / f"agency-{safe}{dates}.html"
 
 
 def _month(day: date | None) -> date | None:
@@ -77,7 +132,7 @@ def report_data(
     if agency is not None:
         known = set(interviews["agency_id"]) | set(cases["agency_id"])
         if agency not in known:
-            raise ValueError(f"agency {agency!r} not in the store; known: {sorted(known)}")
+            raise UnknownAgency(f"agency {agency!r} not in the store; known: {sorted(known)}")
         interviews, cases = _pool_others(interviews, agency), _pool_others(cases, agency)
     scorecard = agency_scorecard(interviews, cases, settings.scoring)
     agencies = scorecard["agency_id"].tolist()
