@@ -14,24 +14,12 @@ def store_status(store: Store, current: dict[str, str]) -> dict[str, Any]:
     `current` holds today's stage keys (transcript, classify, embed): results stored under other
     keys are stale and would be recomputed by the next run.
     """
-    recordings = int(store.query("SELECT count(*) AS n FROM recordings")["n"].iloc[0])
+    recordings = store.recording_count()
     stages = {}
-    for stage, table, column in (
-        ("transcribe", "transcripts", "transcript_key"),
-        ("classify", "interview_labels", "classify_key"),
-        ("embed", "embeddings", "embed_key"),
-    ):
-        counts = store.query(
-            f"SELECT count(DISTINCT recording_id) FILTER (WHERE {column} = ?) AS current, "
-            f"count(DISTINCT recording_id) FILTER (WHERE {column} <> ?) AS stale FROM {table}",
-            [current[stage], current[stage]],
-        ).iloc[0]
-        done = int(counts["current"])
-        stages[stage] = {"done": done, "stale": int(counts["stale"]), "pending": recordings - done}
-    runs = store.query(
-        "SELECT run_id, started_at, finished_at, status, summary FROM runs "
-        "ORDER BY started_at DESC LIMIT 5"
-    )
+    for stage in ("transcribe", "classify", "embed"):
+        done, stale = store.stage_counts(stage, current[stage])
+        stages[stage] = {"done": done, "stale": stale, "pending": recordings - done}
+    runs = store.recent_runs(5)
     last_runs = [
         {
             "run_id": r.run_id,
@@ -46,13 +34,9 @@ def store_status(store: Store, current: dict[str, str]) -> dict[str, Any]:
         for r in runs.itertuples()
     ]
     latest = runs["run_id"].iloc[0] if len(runs) else ""
-    quarantine = store.query(
-        "SELECT stage, source, row_number, reason FROM quarantine WHERE run_id = ?", [latest]
-    ).to_dict(orient="records")
-    models = store.query("SELECT DISTINCT backend, model FROM transcripts").to_dict(
-        orient="records"
-    )
-    erasures = int(store.query("SELECT count(*) AS n FROM deletions")["n"].iloc[0])
+    quarantine = store.quarantine(latest).to_dict(orient="records")
+    models = store.asr_models().to_dict(orient="records")
+    erasures = store.erasure_count()
     return {
         "recordings": recordings,
         "stages": stages,

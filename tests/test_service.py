@@ -52,11 +52,16 @@ def test_changed_themes_rerun_classification_changed_asr_reruns_transcription(ba
 
     data, fake = tmp_path / "data", FakeTranscriber(TEXTS)
     run_flow(batch, data, fake)
+    shipped = (DEFAULT_CONFIG.parent / "themes.yaml").read_text(encoding="utf-8")
     themes = tmp_path / "themes.yaml"
-    themes.write_text((DEFAULT_CONFIG.parent / "themes.yaml").read_text(encoding="utf-8")
-                      + "\n# edited\n", encoding="utf-8")  # fmt: skip
     config = tmp_path / "themes-changed.yaml"
     config.write_text(f"themes_file: {themes}\n", encoding="utf-8")
+    # a comment is not a change: the key hashes the parsed taxonomy, not the file's bytes
+    themes.write_text(shipped + "\n# edited\n", encoding="utf-8")
+    commented = run_flow(batch, data, fake, config=config)
+    assert (fake.calls, commented["transcribed"], commented["classified"]) == (4, 0, 0)
+    themes.write_text(shipped.replace('- "avvocato"', '- "avvocato"\n      - "legale"', 1),
+                      encoding="utf-8")  # fmt: skip
     new_themes = run_flow(batch, data, fake, config=config)
     assert (fake.calls, new_themes["transcribed"], new_themes["classified"]) == (4, 0, 3)
     asr = tmp_path / "asr-changed.yaml"

@@ -43,13 +43,7 @@ def interviews_table(store: Store, keys: dict[str, str] | None = None) -> pd.Dat
     config never appear twice.
     """
     keys = keys if keys is not None else run_keys(store)
-    frame = store.query(
-        "SELECT r.file, r.agency_id, r.case_id, r.interview_date, i.sentiment, i.threatened, "
-        "round(i.empathy_score, ?) AS empathy_score, i.themes, i.quotes FROM interview_labels i "
-        "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? "
-        "ORDER BY r.agency_id, r.file, r.recording_id",
-        [DECIMALS, keys.get("classify", "")],
-    )
+    frame = store.interviews_export(keys.get("classify", ""), DECIMALS)
     frame["themes"] = frame["themes"].map(lambda ts: "; ".join(ts))
     frame["quotes"] = frame["quotes"].map(
         lambda q: " | ".join(t for texts in json.loads(q).values() for t in texts)
@@ -60,41 +54,25 @@ def interviews_table(store: Store, keys: dict[str, str] | None = None) -> pd.Dat
 def utterances_table(store: Store, keys: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per labelled customer utterance: redacted text, sentiment, themes, evidence."""
     keys = keys if keys is not None else run_keys(store)
-    frame = store.query(
-        "SELECT r.file, r.agency_id, r.case_id, u.utt_idx, round(u.start_s, ?) AS start_s, "
-        "round(u.end_s, ?) AS end_s, u.low_confidence, u.text, l.sentiment, "
-        "round(l.p_negative, ?) AS p_negative, l.threatened, l.themes, l.evidence "
-        "FROM utterance_labels l JOIN utterances u USING (recording_id, utt_idx) "
-        "JOIN recordings r USING (recording_id) "
-        "WHERE l.classify_key = ? AND u.transcript_key = ? "
-        "ORDER BY r.agency_id, r.file, r.recording_id, u.utt_idx",
-        [DECIMALS, DECIMALS, DECIMALS, keys.get("classify", ""), keys.get("transcript", "")],
-    )
+    frame = store.utterances_export(keys.get("classify", ""), keys.get("transcript", ""), DECIMALS)
     frame["themes"] = frame["themes"].map(lambda ts: "; ".join(ts))
     return frame
 
 
 def scorecard_table(store: Store) -> pd.DataFrame:
     """The agency scorecard of the latest completed run, one row per agency."""
-    rows = store.query(
-        "SELECT metrics FROM scorecards WHERE run_id = (SELECT run_id FROM runs "
-        "WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1) ORDER BY agency_id"
-    )
-    return pd.DataFrame([json.loads(m) for m in rows["metrics"]])
+    return store.latest_scorecard()
 
 
 def scorecard_by_month_table(store: Store, scoring: ScoringConfig | None = None) -> pd.DataFrame:
     """The scorecard per agency and month, recomputed from the latest run's interviews."""
     from pipeline.scoring import scorecard_by_period
 
-    latest = store.query(
-        "SELECT config_hash FROM runs WHERE status = 'completed' ORDER BY finished_at DESC LIMIT 1"
-    )
-    if latest.empty:
+    classify_key = store.latest_classify_key()
+    if classify_key is None:
         return pd.DataFrame()
-    interviews = store.interview_labels(latest["config_hash"].iloc[0])
-    cases = store.query("SELECT * FROM cases")
-    return scorecard_by_period(interviews, cases, scoring or ScoringConfig())
+    interviews = store.interview_labels(classify_key)
+    return scorecard_by_period(interviews, store.cases(), scoring or ScoringConfig())
 
 
 TABLES: dict[str, Callable[..., pd.DataFrame]] = {
@@ -137,11 +115,7 @@ def export_all(
 
 def export_parquet(store: Store, frame: pd.DataFrame, out: Path) -> Path:
     """Parquet through DuckDB (no pyarrow needed); typed columns, no formula risk."""
-    store.con.register("export_frame", frame)
-    try:
-        store.con.execute(f"COPY export_frame TO '{out.as_posix()}' (FORMAT parquet)")
-    finally:
-        store.con.unregister("export_frame")
+    store.write_parquet(frame, out.as_posix())
     return out
 
 

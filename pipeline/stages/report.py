@@ -126,7 +126,7 @@ def report_data(
     lang = language or settings.report.language
     taxonomy = load_taxonomy(settings.themes_file)
     interviews = _in_period(interviews_frame(store, keys), "interview_date", period)
-    cases = store.query("SELECT * FROM cases")
+    cases = store.cases()
     if period != (None, None):
         cases = cases[cases["case_id"].isin(interviews["case_id"])]
     if agency is not None:
@@ -141,29 +141,10 @@ def report_data(
                            settings.report.quotes_per_theme)  # fmt: skip
     table = case_table(interviews, cases, settings.scoring.churn_window_days)
     found = [{"key": f.key, "sentence": sentence(f, lang)} for f in findings(table)]
-    info = store.query(
-        "SELECT * FROM topic_info WHERE topics_key = ? ORDER BY size DESC", [topics_key_]
-    )
-    model = store.query("SELECT * FROM topic_models WHERE topics_key = ?", [topics_key_])
+    info = store.topic_info(topics_key_)
+    model = store.topic_model(topics_key_)
     names = topic_names(store, settings, topics_key_.rsplit("-", 1)[0])
-    views = (
-        store.query(
-            "SELECT * FROM topic_utterances WHERE topics_key = ? AND classify_key = ?",
-            [topics_key_, keys.classify],
-        )
-        if store.has("topic_utterances")
-        else pd.DataFrame(
-            columns=[
-                "topic_id",
-                "recording_id",
-                "utt_idx",
-                "agency_id",
-                "month",
-                "sentiment",
-                "threatened",
-            ]
-        )  # fmt: skip
-    )
+    views = store.topic_utterances(topics_key_, keys.classify)
     views = _in_period(views, "month", (_month(period[0]), period[1]))
     if agency is not None:
         views = _pool_others(views, agency)
@@ -177,9 +158,7 @@ def report_data(
         | _topic_view(views, int(r["topic_id"]), agencies)
         for r in info.to_dict(orient="records")
     ]
-    quarantine = store.query(
-        "SELECT source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id]
-    )
+    quarantine = store.quarantine(run_id)[["source", "row_number", "reason"]]
     labels = LABELS[lang]
     shown = scorecard.assign(
         agency_id=scorecard["agency_id"].replace({BENCHMARK_ID: labels["benchmark"]})
@@ -277,13 +256,8 @@ def _report_meta(
     run_id: str,
     notice: str,
 ) -> dict:
-    n_utt = store.query(
-        "SELECT count(*) AS n FROM utterance_labels WHERE classify_key = ?", [keys.classify]
-    )["n"].iloc[0]
-    models = store.query(
-        "SELECT DISTINCT backend, model FROM transcripts WHERE transcript_key = ?",
-        [keys.transcript],
-    )
+    n_utt = store.utterance_label_count(keys.classify)
+    models = store.asr_models(keys.transcript)
     return {
         "generated_at": pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC"),
         "n_interviews": len(interviews),

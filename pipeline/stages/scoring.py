@@ -17,7 +17,6 @@ def interviews_frame(store: Store, keys: StageKeys) -> pd.DataFrame:
 
 def score(store: Store, settings: Settings, keys: StageKeys, run_id: str) -> pd.DataFrame:
     """Compute and store the agency scorecard."""
-    cases = store.query("SELECT * FROM cases")
-    scorecard = agency_scorecard(interviews_frame(store, keys), cases, settings.scoring)
+    scorecard = agency_scorecard(interviews_frame(store, keys), store.cases(), settings.scoring)
     store.save_scorecard(run_id, scorecard)
     return scorecard

@@ -63,9 +63,7 @@ def topics_stage(
     if current is None or refit:
         return _fit_generation(store, settings, lineage, current, corpus, embedder)
     key = str(current["topics_key"])
-    done = store.query(
-        "SELECT recording_id, utt_idx FROM topic_assignments WHERE topics_key = ?", [key]
-    )
+    done = store.topic_assigned(key)
     pending = corpus.merge(done, on=["recording_id", "utt_idx"], how="left", indicator=True)
     pending = pending[pending["_merge"] == "left_only"]
     if pending.empty:
@@ -176,25 +174,18 @@ def _largest_first(store: Store, current: dict | None, vectors: dict[int, Any]) 
         return None
     import numpy as np
 
-    sizes = store.query(
-        "SELECT topic_id, size FROM topic_info WHERE topics_key = ?", [current["topics_key"]]
-    )
-    size = dict(zip(sizes["topic_id"].astype(int), sizes["size"], strict=True))
+    size = store.topic_sizes(str(current["topics_key"]))
     order = sorted(vectors, key=lambda t: -size.get(t, 0))
     return np.vstack([vectors[t] for t in order])
 
 
 def _last_seq(store: Store, lineage: str) -> int:
-    seq = store.query("SELECT max(seq) AS s FROM topic_generations WHERE lineage = ?", [lineage])
-    return 0 if pd.isna(seq["s"].iloc[0]) else int(seq["s"].iloc[0])
+    return store.last_topic_seq(lineage)
 
 
 def _next_topic_id(store: Store, lineage: str) -> int:
     """One past every ID this lineage ever used or named: IDs are never reused."""
-    generations = store.query("SELECT mapping FROM topic_generations WHERE lineage = ?", [lineage])[
-        "mapping"
-    ]
-    used = [int(v) for m in generations for v in json.loads(m).values()]
+    used = [int(v) for m in store.topic_mappings(lineage) for v in json.loads(m).values()]
     used += list(store.topic_names(lineage))
     return max(used, default=-1) + 1
 
@@ -220,19 +211,10 @@ def topic_names(store: Store, settings: Settings, lineage: str) -> dict[int, str
 
 def topic_table(store: Store, topics_key: str, names: dict[int, str]) -> pd.DataFrame:
     """One row per topic with the share of each agency's interviews that mention it."""
-    info = store.query(
-        "SELECT topic_id, label, size, top_words FROM topic_info WHERE topics_key = ? "
-        "ORDER BY topic_id",
-        [topics_key],
-    )
-    shares = store.query(
-        "WITH per AS (SELECT DISTINCT a.topic_id, r.agency_id, a.recording_id "
-        "FROM topic_assignments a JOIN recordings r USING (recording_id) WHERE a.topics_key = ?), "
-        "tot AS (SELECT agency_id, count(DISTINCT recording_id) AS n FROM per GROUP BY agency_id) "
-        "SELECT per.topic_id, per.agency_id, round(100.0 * count(*) / any_value(tot.n)) AS pct "
-        "FROM per JOIN tot USING (agency_id) GROUP BY per.topic_id, per.agency_id",
-        [topics_key],
-    )
+    info = store.topic_info(topics_key, order="topic_id")[
+        ["topic_id", "label", "size", "top_words"]
+    ]
+    shares = store.topic_agency_shares(topics_key)
     wide = shares.pivot_table(index="topic_id", columns="agency_id", values="pct", fill_value=0)
     wide.columns = [f"% {c}" for c in wide.columns]
     info["label"] = [

@@ -1,0 +1,27 @@
+"""DuckDB warehouse: the only place that speaks SQL.
+
+One table per stage output, keyed by recording id plus the stage's key (`schema.sql`). Every
+write replaces the rows of the keys it covers inside one transaction, so a stage that is rerun
+(or interrupted and rerun) never leaves duplicates. Only redacted text is ever written here.
+Queries are named methods, grouped by the stage that owns their tables.
+"""
+
+from pipeline.store.base import STORE_FILE, StoreBase, now, require_store
+from pipeline.store.erasure import Erased, ErasureMixin
+from pipeline.store.inputs import InputsMixin
+from pipeline.store.labels import LabelsMixin
+from pipeline.store.runs import RunsMixin
+from pipeline.store.topics import TopicsMixin
+from pipeline.store.transcripts import TranscriptsMixin
+
+
+class Store(
+    InputsMixin, TranscriptsMixin, LabelsMixin, TopicsMixin, RunsMixin, ErasureMixin, StoreBase
+):
+    """A DuckDB file under the data directory (`ascolto.duckdb`); see the module docstring."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+
+__all__ = ["STORE_FILE", "Erased", "Store", "now", "require_store"]
