@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -32,6 +33,7 @@ from pipeline.lock import data_dir_lock
 from pipeline.privacy.retention import purge_in
 from pipeline.records import Quarantined, Recording
 from pipeline.report.export import export_all
+from pipeline.stages import transcribe as transcribe_stage
 from pipeline.stages.report import agency_report_path, last_run, rebuild_report
 from pipeline.store import STORE_FILE, Store
 
@@ -41,13 +43,13 @@ Language = Literal["it", "en"]
 STAGES: tuple[str, ...] = get_args(Stage)
 EXPORTED = ("interviews", "utterances")  # byte-identical across runs on the same inputs
 
-ingest_task = task(stages.ingest, name="ingest", cache_policy=NONE)
-classify_task = task(stages.classify_pending, name="classify", cache_policy=NONE)
-embed_task = task(stages.embed_pending, name="embed", cache_policy=NONE)
-topics_task = task(stages.topics_stage, name="topics", cache_policy=NONE)
-score_task = task(stages.score, name="scoring", cache_policy=NONE)
-report_task = task(stages.build_report, name="report", cache_policy=NONE)
-export_task = task(export_all, name="export", cache_policy=NONE)
+ingest_task = task(name="ingest", cache_policy=NONE)(stages.ingest)
+classify_task = task(name="classify", cache_policy=NONE)(stages.classify_pending)
+embed_task = task(name="embed", cache_policy=NONE)(stages.embed_pending)
+topics_task = task(name="topics", cache_policy=NONE)(stages.topics_stage)
+score_task = task(name="scoring", cache_policy=NONE)(stages.score)
+report_task = task(name="report", cache_policy=NONE)(stages.build_report)
+export_task = task(name="export", cache_policy=NONE)(export_all)
 
 
 @task(name="transcribe", cache_policy=NONE)
@@ -118,8 +120,7 @@ def _transcribe_new(
     own model once per process and return redacted transcripts, saved here as they arrive.
     """
     logger = get_run_logger()
-    done = set() if force else store.transcribed_ids(keys.transcript)
-    todo = [r for r in recordings if r.recording_id not in done]
+    todo = transcribe_stage.pending(store, keys.transcript, recordings, force)
     failed: list[Quarantined] = []
     progress = _injected_object("progress") or (lambda stage, i, n: None)
     progress("transcribe", 0, len(todo))
@@ -128,14 +129,12 @@ def _transcribe_new(
         results = (_outcome(future.result) for future in futures)
     else:
         results = (
-            _outcome(lambda r=r: transcribe_task(r, settings, keys.transcript, transcriber))
+            _outcome(partial(transcribe_task, r, settings, keys.transcript, transcriber))
             for r in todo
         )
     for i, (recording, result) in enumerate(zip(todo, results, strict=True), 1):
         if isinstance(result, AudioError):
-            failed.append(
-                Quarantined("transcribe", recording.file, str(result), recording.manifest_row)
-            )
+            failed.append(transcribe_stage.unusable(recording, result))
         else:
             stages.save_transcript(store, result)
             checkpoint("transcribed")
@@ -207,7 +206,7 @@ def _analyse(
     with _timed(timings, "topics"):
         topics = topics_task(store, settings, keys, refit="topics" in forced, embedder=embedder)
     with _timed(timings, "scoring"):
-        scorecard = score_task(store, settings, keys, run_id)
+        scorecard: Any = score_task(store, settings, keys, run_id)
     with _timed(timings, "report"):
         report = report_task(
             store,
@@ -296,22 +295,8 @@ def _publish_artifacts(scorecard: Any, report: Path, summary: dict[str, Any]) ->
     create_markdown_artifact(
         key="run-summary",
         markdown=f"# ascolto run {summary['run_id']}\n\n{counts}\n- quarantined: {quarantined}\n"
-        f"- timings: {timings}\n\nReport: `{report}`\n\n{_markdown_table(rows)}",
+        f"- timings: {timings}\n\nReport: `{report}`\n\nScorecard: the `agency-scorecard` table artifact.",
     )
-
-
-def _markdown_table(rows: Any) -> str:
-    header = "| " + " | ".join(rows.columns) + " |\n|" + "---|" * len(rows.columns) + "\n"
-    body = "".join(
-        "| " + " | ".join(_md_cell(v) for v in r) + " |\n" for r in rows.itertuples(index=False)
-    )
-    return header + body
-
-
-def _md_cell(value: Any) -> str:
-    # Agency ids are untrusted: no table breaks, no HTML in the Prefect UI.
-    text = str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 @flow(name="process-recordings")
@@ -351,7 +336,8 @@ def process_recordings(
     transcriber = _injected_object("transcriber") or make_transcriber(settings.asr)
     embedder = _injected_object("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
-    run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
+    run_id, started = uuid.uuid4().hex[:12], _now()
+    timings: dict[str, float] = {}
     with data_dir_lock(data_dir, "run"), Store(data_dir) as store:
         _clean_temporary_files(data_dir)
         with _recorded(store, run_id, keys.classify, timings):
@@ -408,7 +394,8 @@ def rerun_stage(
     """
     settings = load_settings(config)
     embedder = _injected_object("embedder") or stages.default_embedder(settings)
-    run_id, started, timings = uuid.uuid4().hex[:12], _now(), {}
+    run_id, started = uuid.uuid4().hex[:12], _now()
+    timings: dict[str, float] = {}
     with data_dir_lock(data_dir, "rerun"), Store(data_dir) as store:
         _clean_temporary_files(data_dir)
         last = last_run(store)

@@ -10,12 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipeline.errors import AscoltoError
+from pipeline.records import PiiType
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -23,6 +32,15 @@ DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 class ConfigError(AscoltoError, ValueError):
     """A configuration file is missing, unreadable or invalid."""
+
+
+def _relative_to_config(value: Path, info: ValidationInfo) -> Path:
+    """A relative path in a config file is read from that file's folder, not the working dir."""
+    base = (info.context or {}).get("base_dir")
+    return (base / value).resolve() if base is not None and not value.is_absolute() else value
+
+
+ConfigPath = Annotated[Path, AfterValidator(_relative_to_config)]
 
 
 class _Strict(BaseModel):
@@ -74,7 +92,7 @@ class RolesConfig(_Strict):
 class RedactConfig(_Strict):
     """Which personal-data recognizers run before any text is stored."""
 
-    entities: list[str] = [
+    entities: list[PiiType] = [
         "CF",
         "PIVA",
         "IBAN",
@@ -107,7 +125,7 @@ class ClassifyConfig(_Strict):
     method: Literal["hybrid", "rules"] = Field(
         "hybrid", description="hybrid: trained heads + cues; rules: cues from themes.yaml only"
     )
-    heads: Path = Field(
+    heads: ConfigPath = Field(
         CONFIG_DIR.parent / "models" / "classifier",
         description="folder written by `ascolto train` (heads.json + heads.npz)",
     )
@@ -173,7 +191,7 @@ class RetentionConfig(_Strict):
 class ServiceConfig(_Strict):
     """`ascolto serve`: the scheduled deployments."""
 
-    drop_folder: Path | None = Field(
+    drop_folder: ConfigPath | None = Field(
         None,
         description="nightly batch: <drop_folder>/recordings/, manifest.csv and cases.csv; "
         "none: no nightly deployment",
@@ -197,9 +215,9 @@ class Settings(_Strict):
     report: ReportConfig = ReportConfig()
     retention: RetentionConfig = RetentionConfig()
     service: ServiceConfig = ServiceConfig()
-    themes_file: Path = CONFIG_DIR / "themes.yaml"
-    interview_file: Path = CONFIG_DIR / "interview.yaml"
-    topics_file: Path = Field(
+    themes_file: ConfigPath = CONFIG_DIR / "themes.yaml"
+    interview_file: ConfigPath = CONFIG_DIR / "interview.yaml"
+    topics_file: ConfigPath = Field(
         CONFIG_DIR / "topics.yaml", description="analysts' topic names (optional file)"
     )
 
@@ -231,19 +249,6 @@ def _read_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    for key in (
-        "themes_file",
-        "interview_file",
-        "topics_file",
-    ):  # relative to the file that names them
-        if key in raw:
-            raw[key] = (path.parent / raw[key]).resolve()
-    classify = raw.get("classify")
-    if isinstance(classify, dict) and "heads" in classify:
-        classify["heads"] = (path.parent / classify["heads"]).resolve()
-    service = raw.get("service")
-    if isinstance(service, dict) and service.get("drop_folder"):
-        service["drop_folder"] = (path.parent / service["drop_folder"]).resolve()
     return raw
 
 
@@ -257,20 +262,28 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _file_settings(path: Path) -> dict[str, Any]:
+    """The settings one file sets (validated, its relative paths resolved against its folder)."""
+    try:
+        parsed = Settings.model_validate(_read_config(path), context={"base_dir": path.parent})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid settings:\n{exc}") from exc
+    return parsed.model_dump(exclude_unset=True)
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Load the shipped defaults, overridden by the keys of `path` when one is given.
 
     A user's file only needs the settings it changes: everything else keeps the value in
     configs/default.yaml (not the code's defaults), so results stay comparable across runs.
     """
-    raw = _read_config(DEFAULT_CONFIG)
+    raw = _file_settings(DEFAULT_CONFIG)
     if path is not None and path.resolve() != DEFAULT_CONFIG.resolve():
-        raw = _merge(raw, _read_config(path))
+        raw = _merge(raw, _file_settings(path))
     try:
-        return Settings(**raw)
+        return Settings.model_validate(raw)
     except ValidationError as exc:
-        where = path or DEFAULT_CONFIG
-        raise ConfigError(f"{where}: invalid settings:\n{exc}") from exc
+        raise ConfigError(f"{path or DEFAULT_CONFIG}: invalid settings:\n{exc}") from exc
 
 
 def load_yaml(path: Path) -> Any:

@@ -10,8 +10,17 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from pathlib import Path
+from typing import Annotated, Any, Self
 
 import pandas as pd
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipeline.errors import AscoltoError
 from pipeline.records import Quarantined, Recording
@@ -38,13 +47,139 @@ class InputError(AscoltoError, ValueError):
     """An input the whole run depends on is missing or unreadable."""
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes (the recording id)."""
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _day(text: str, column: str, file: str = "") -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        where = f" for {file}" if file else ""
+        raise ValueError(f"{column} {text!r}{where} is not a date; use YYYY-MM-DD") from None
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, frozen=True, extra="ignore")
+
+    @classmethod
+    def parse(cls, row: dict[str, str]) -> Self:
+        """Validate one CSV row; ValueError with one sentence per bad cell."""
+        try:
+            return cls.model_validate(row)
+        except ValidationError as exc:
+            raise ValueError("; ".join(_sentence(e) for e in exc.errors())) from None
+
+
+def _sentence(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    column = ".".join(str(part) for part in error["loc"])
+    return message if column and column in message else f"{column}: {message}"
+
+
+class ManifestRow(_Row):
+    """One manifest line: which audio file belongs to which case, agency and day, with consent."""
+
+    file: str
+    case_id: str
+    agency_id: str
+    interview_date: date
+    consent: bool
+
+    @field_validator("file")
+    @classmethod
+    def _file_named(cls, value: str) -> str:
+        if not value:
+            raise ValueError("empty 'file' cell; write the recording's file name")
+        return value
+
+    @field_validator("case_id", "agency_id")
+    @classmethod
+    def _filled(cls, value: str, info: ValidationInfo) -> str:
+        if not value:
+            raise ValueError(f"empty '{info.field_name}' for {info.data.get('file')}; fill it in")
+        return value
+
+    @field_validator("interview_date", mode="before")
+    @classmethod
+    def _iso_date(cls, value: str, info: ValidationInfo) -> date | None:
+        text, file = str(value).strip(), str(info.data.get("file", ""))
+        if not text:
+            raise ValueError(f"empty 'interview_date' for {file}; use YYYY-MM-DD")
+        return _day(text, "interview_date", file)
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consented(cls, value: str, info: ValidationInfo) -> bool:
+        if str(value).strip().lower() not in CONSENT_YES:
+            file = info.data.get("file")
+            raise ValueError(
+                f"no recorded consent for {file} (consent={value!r}); it is not processed"
+            )
+        return True
+
+
+def _money(value: str, info: ValidationInfo) -> float:
+    text = str(value).strip().replace(",", ".")
+    try:
+        amount = float(text) if text else 0.0
+    except ValueError:
+        raise ValueError(f"{info.field_name}={value!r} is not a number") from None
+    if amount < 0:
+        raise ValueError(f"{info.field_name}={amount} is negative")
+    return amount
+
+
+def _optional_day(value: str, info: ValidationInfo) -> date | None:
+    return _day(str(value).strip(), str(info.field_name))
+
+
+Money = Annotated[float, BeforeValidator(_money)]
+Day = Annotated[date | None, BeforeValidator(_optional_day)]
+
+
+class CaseRow(_Row):
+    """One case outcome: amounts due and recovered, dates, churn, NPS."""
+
+    case_id: str
+    customer_id: str
+    agency_id: str
+    amount_due_eur: Money
+    amount_recovered_eur: Money
+    due_date: Day
+    paid_date: Day = None
+    contract_ended_date: Day = None
+    annual_value_eur: Money
+    nps: int | None = None
+    contact_date: Day = None
+
+    @field_validator("case_id")
+    @classmethod
+    def _case_named(cls, value: str) -> str:
+        if not value:
+            raise ValueError("empty case_id")
+        return value
+
+    @field_validator("due_date")
+    @classmethod
+    def _due(cls, value: date | None) -> date:
+        if value is None:
+            raise ValueError("due_date is empty")
+        return value
+
+    @field_validator("nps", mode="before")
+    @classmethod
+    def _nps(cls, value: str) -> int | None:
+        text = str(value).strip()
+        if not text:
+            return None
+        if not text.isdigit() or not 0 <= int(text) <= 10:
+            raise ValueError(f"nps={text!r} is not an integer 0-10")
+        return int(text)
 
 
 def read_csv(path: Path, required: list[str], what: str) -> pd.DataFrame:
@@ -98,24 +233,11 @@ def load_manifest(
 
 
 def _check_row(recordings_dir: Path, row: pd.Series, line: int) -> tuple[str, Recording | None]:
-    file = row["file"].strip()
-    if not file:
-        return "empty 'file' cell; write the recording's file name", None
-    for column in ("case_id", "agency_id"):
-        if not row[column].strip():
-            return f"empty '{column}' for {file}; fill it in", None
-    if row["consent"].strip().lower() not in CONSENT_YES:
-        return (
-            f"no recorded consent for {file} (consent={row['consent']!r}); it is not processed",
-            None,
-        )
     try:
-        interview_date = date.fromisoformat(row["interview_date"].strip())
-    except ValueError:
-        return (
-            f"interview_date {row['interview_date']!r} for {file} is not a date; use YYYY-MM-DD",
-            None,
-        )
+        checked = ManifestRow.parse(row.to_dict())
+    except ValueError as exc:
+        return str(exc), None
+    file = checked.file
     path = (recordings_dir / file).resolve()
     if not path.is_file():
         return f"recording {file} not found in {recordings_dir}; fix the name or add the file", None
@@ -125,9 +247,9 @@ def _check_row(recordings_dir: Path, row: pd.Series, line: int) -> tuple[str, Re
         recording_id=sha256_file(path),
         path=path,
         file=file,
-        case_id=row["case_id"].strip(),
-        agency_id=row["agency_id"].strip(),
-        interview_date=interview_date,
+        case_id=checked.case_id,
+        agency_id=checked.agency_id,
+        interview_date=checked.interview_date,
         manifest_row=line,
     )
 
@@ -140,7 +262,7 @@ def load_cases(cases_path: Path) -> tuple[pd.DataFrame, list[Quarantined]]:
     for index, row in frame.iterrows():
         line = int(str(index)) + 2
         try:
-            parsed = _parse_case(row)
+            parsed = CaseRow.parse(row.to_dict()).model_dump()
         except ValueError as exc:
             bad.append(
                 Quarantined("ingest", str(cases_path), f"case {row['case_id']!r}: {exc}", line)
@@ -159,48 +281,3 @@ def load_cases(cases_path: Path) -> tuple[pd.DataFrame, list[Quarantined]]:
         seen[parsed["case_id"]] = line
         rows.append(parsed)
     return pd.DataFrame(rows, columns=CASE_COLUMNS + OPTIONAL_CASE_COLUMNS), bad
-
-
-def _parse_case(row: pd.Series) -> dict:
-    def money(column: str) -> float:
-        text = row[column].strip().replace(",", ".")
-        try:
-            value = float(text) if text else 0.0
-        except ValueError:
-            raise ValueError(f"{column}={row[column]!r} is not a number") from None
-        if value < 0:
-            raise ValueError(f"{column}={value} is negative")
-        return value
-
-    def day(column: str, required: bool = False) -> date | None:
-        text = str(row.get(column, "")).strip()
-        if not text:
-            if required:
-                raise ValueError(f"{column} is empty")
-            return None
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{column}={text!r} is not a date (YYYY-MM-DD)") from None
-
-    nps_text = row["nps"].strip()
-    nps = None
-    if nps_text:
-        if not nps_text.isdigit() or not 0 <= int(nps_text) <= 10:
-            raise ValueError(f"nps={nps_text!r} is not an integer 0-10")
-        nps = int(nps_text)
-    if not row["case_id"].strip():
-        raise ValueError("empty case_id")
-    return {
-        "case_id": row["case_id"].strip(),
-        "customer_id": row["customer_id"].strip(),
-        "agency_id": row["agency_id"].strip(),
-        "amount_due_eur": money("amount_due_eur"),
-        "amount_recovered_eur": money("amount_recovered_eur"),
-        "due_date": day("due_date", required=True),
-        "paid_date": day("paid_date"),
-        "contract_ended_date": day("contract_ended_date"),
-        "annual_value_eur": money("annual_value_eur"),
-        "nps": nps,
-        "contact_date": day("contact_date"),
-    }

@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Literal
 
 Role = Literal["interviewer", "customer", "unknown"]
+# Personal-data types the redactor removes (placeholders `[CF]`, `[NOME]`...), most specific first.
+PiiType = Literal[
+    "CF", "PIVA", "IBAN", "TELEFONO", "CARTA", "EMAIL", "POD", "PDR", "DATA_NASCITA", "INDIRIZZO",
+    "NOME",
+]  # fmt: skip
 Sentiment = Literal["positive", "neutral", "negative"]
 Period = tuple[date | None, date | None]  # first and last day, both included; None: open
 SENTIMENTS: tuple[Sentiment, ...] = ("positive", "neutral", "negative")

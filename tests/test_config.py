@@ -72,3 +72,22 @@ def test_classify_key_follows_the_heads_weights_not_their_folder(tmp_path):
         update={"classify": moved.classify.model_copy(update={"method": "rules"})}
     )
     assert StageKeys.from_settings(rules).classify != StageKeys.from_settings(shipped).classify
+
+
+def test_a_typo_in_redact_entities_fails_at_load_naming_the_file(tmp_path):
+    config = tmp_path / "typo.yaml"
+    config.write_text("redact:\n  entities: [CF, IBNA]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"(?s)typo\.yaml.*IBNA") as caught:
+        load_settings(config)
+    assert "redact.entities" in str(caught.value)
+
+
+def test_relative_paths_are_read_from_the_config_files_folder(tmp_path):
+    folder = tmp_path / "analyst"
+    folder.mkdir()
+    config = folder / "my.yaml"
+    config.write_text("themes_file: themes.yaml\nclassify:\n  heads: ../heads\n", encoding="utf-8")
+    settings = load_settings(config)
+    assert settings.themes_file == folder / "themes.yaml"
+    assert settings.classify.heads == tmp_path / "heads"
+    assert settings.interview_file == load_settings().interview_file  # the default's, untouched

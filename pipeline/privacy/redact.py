@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, get_args
 
 from pipeline.privacy import pii
 from pipeline.privacy.spoken import normalise_numbers
+from pipeline.records import PiiType
 
 REDACTOR_VERSION = "3"  # bump when recognizer code changes: stored text is re-made
 
@@ -35,19 +36,7 @@ _PRESIDIO_TYPES = {
     "IBAN_CODE": "IBAN",
     "CREDIT_CARD": "CARTA",
 }
-SUPPORTED_ENTITIES = (
-    "CF",
-    "PIVA",
-    "IBAN",
-    "TELEFONO",
-    "CARTA",
-    "EMAIL",
-    "POD",
-    "PDR",
-    "DATA_NASCITA",
-    "INDIRIZZO",
-    "NOME",
-)
+SUPPORTED_ENTITIES: tuple[str, ...] = get_args(PiiType)
 # Where two spans of equal length overlap, the more specific type wins.
 _PRIORITY = {kind: rank for rank, kind in enumerate(SUPPORTED_ENTITIES)}
 _SCORE_THRESHOLD = 0.5

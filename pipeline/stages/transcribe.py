@@ -6,12 +6,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from pipeline.asr.audio import Audio, decode
+from pipeline.asr.audio import Audio, AudioError, decode
 from pipeline.asr.roles import ScriptMatcher, assign_mono, assign_stereo, to_turns
 from pipeline.asr.transcribe import Transcriber, make_transcriber
 from pipeline.config import Settings, load_yaml
 from pipeline.privacy.redact import Pseudonyms, Redactor
-from pipeline.records import Recording, Segment, Transcript
+from pipeline.records import Quarantined, Recording, Segment, Transcript
 from pipeline.store import Store
 
 
@@ -84,3 +84,16 @@ def transcribe_recording(
 def save_transcript(store: Store, transcript: Transcript) -> None:
     """Persist a redacted transcript and its speaker turns."""
     store.save_transcript(transcript, to_turns(transcript.segments))
+
+
+def pending(
+    store: Store, transcript_key: str, recordings: list[Recording], force: bool = False
+) -> list[Recording]:
+    """Recordings with no transcript under `transcript_key` (all of them with `force`)."""
+    done = set() if force else store.transcribed_ids(transcript_key)
+    return [r for r in recordings if r.recording_id not in done]
+
+
+def unusable(recording: Recording, error: AudioError) -> Quarantined:
+    """The quarantine entry of a recording whose audio cannot be transcribed."""
+    return Quarantined("transcribe", recording.file, str(error), recording.manifest_row)
