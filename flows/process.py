@@ -342,9 +342,10 @@ def process_recordings(
         _clean_temporary_files(data_dir)
         with _recorded(store, run_id, keys.classify, timings):
             with _timed(timings, "ingest"):
-                recordings, rejected, erased = ingest_task(
+                ingested = ingest_task(
                     store, run_id, recordings_dir, manifest, cases, agencies, (since, until)
                 )
+            recordings, rejected = ingested.recordings, ingested.rejected
             with _timed(timings, "transcribe"):
                 transcribed, cached, failed = _transcribe_new(
                     store, settings, keys, recordings, transcriber,
@@ -359,7 +360,8 @@ def process_recordings(
         summary = {
             "run_id": run_id,
             "recordings": len(recordings),
-            "skipped_erased": erased,
+            "skipped_erased": ingested.skipped_erased,
+            "cases": ingested.cases,
             "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,
             "cached": cached,

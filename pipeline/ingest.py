@@ -238,7 +238,13 @@ def _check_row(recordings_dir: Path, row: pd.Series, line: int) -> tuple[str, Re
     except ValueError as exc:
         return str(exc), None
     file = checked.file
-    path = (recordings_dir / file).resolve()
+    path = (recordings_dir / file).resolve()  # symlinks too: the audio itself must be inside
+    if not path.is_relative_to(recordings_dir.resolve()):
+        return (
+            f"recording {file} lies outside the recordings folder {recordings_dir}; copy it into "
+            "the folder and name it relative to it",
+            None,
+        )
     if not path.is_file():
         return f"recording {file} not found in {recordings_dir}; fix the name or add the file", None
     if path.stat().st_size == 0:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
+
 from pipeline.store import Store
 
 
@@ -27,9 +29,9 @@ def store_status(store: Store, current: dict[str, str]) -> dict[str, Any]:
             # running was killed (the next run marks it so in the store too)
             "status": "interrupted" if r.status == "running" else r.status,
             "started_at": str(r.started_at),
-            "duration_s": (r.finished_at - r.started_at).total_seconds() if r.finished_at else None,
-            "models": (json.loads(r.summary).get("keys") if r.summary else None),
-            "timings": (json.loads(r.summary).get("timings") if r.summary else None),
+            "duration_s": _seconds(r.started_at, r.finished_at),
+            "models": _summary(r.summary).get("keys"),
+            "timings": _summary(r.summary).get("timings"),
         }
         for r in runs.itertuples()
     ]
@@ -45,3 +47,13 @@ def store_status(store: Store, current: dict[str, str]) -> dict[str, Any]:
         "quarantined_last_run": quarantine,
         "erasures": erasures,
     }
+
+
+def _seconds(started: Any, finished: Any) -> float | None:
+    """Run duration; None while unfinished (killed runs have no end time: NULL, read as NaT)."""
+    return None if pd.isna(finished) or pd.isna(started) else (finished - started).total_seconds()
+
+
+def _summary(value: Any) -> dict[str, Any]:
+    """A run's summary JSON; {} for runs that never wrote one (NULL, read as None or NaN)."""
+    return json.loads(value) if isinstance(value, str) and value else {}

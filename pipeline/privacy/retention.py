@@ -123,11 +123,17 @@ def _erase(
     erased = store.erase(recordings, cases, action, reason, tombstones)
     deletion.rows, deletion.topic_models = erased.rows, erased.topic_models
     for folder in erased.model_dirs:  # the saved topic models hold words of the erased utterances
-        shutil.rmtree(folder, ignore_errors=True)
+        _remove_inside(store.resolve(folder), data_dir)
     deletion.report_withdrawn = _withdraw_reports(
         data_dir, erased.at.strftime("%Y-%m-%d %H:%M UTC")
     )
     return deletion
+
+
+def _remove_inside(folder: Path, data_dir: Path) -> None:
+    """Delete a topic model folder, never one outside this data directory (a copy's original)."""
+    if folder.resolve().is_relative_to(data_dir.resolve()):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _withdraw_reports(data_dir: Path, when: str) -> bool:

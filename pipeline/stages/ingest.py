@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.ingest import load_cases, load_manifest
 from pipeline.privacy.retention import case_hash, erased_case_hashes, erased_recordings
 from pipeline.records import Period, Quarantined, Recording
 from pipeline.store import Store
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What ingest registered: good recordings, rejects, erased ones skipped, case counts."""
+
+    recordings: list[Recording]
+    rejected: list[Quarantined]
+    skipped_erased: int
+    cases: dict[str, int]  # added, updated, unchanged
 
 
 def ingest(
@@ -18,8 +29,8 @@ def ingest(
     cases: Path,
     agencies: list[str] | None = None,
     period: Period = (None, None),
-) -> tuple[list[Recording], list[Quarantined], int]:
-    """Validate inputs, register good recordings and cases; return recordings, rejects, skipped.
+) -> Ingested:
+    """Validate inputs, register good recordings and cases (upserts: nothing is deleted).
 
     Recordings and cases erased earlier (`ascolto forget`, `ascolto purge`) are skipped, not
     re-created: `skipped` counts them so the summary can tell the analyst. With `agencies` or
@@ -38,9 +49,9 @@ def ingest(
     ]
     case_frame = case_frame[~case_frame["case_id"].astype(str).map(case_hash).isin(erased_cases)]
     store.upsert_recordings(keep)
-    store.replace_cases(case_frame)
+    case_counts = store.upsert_cases(case_frame)
     store.add_quarantine(run_id, rejected)
-    return keep, rejected, len(recordings) - len(keep)
+    return Ingested(keep, rejected, len(recordings) - len(keep), case_counts)
 
 
 def _selected(recording: Recording, agencies: list[str] | None, period: Period) -> bool:

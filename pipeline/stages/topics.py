@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -69,7 +68,7 @@ def topics_stage(
     if pending.empty:
         return {"topics_key": key, "fitted": False, "assigned": 0}
     mapping = {int(k): int(v) for k, v in json.loads(current["mapping"]).items()}
-    model = load_model(Path(current["model_dir"]))
+    model = load_model(store.resolve(str(current["model_dir"])))
     found = assign(model, pending["text"].tolist(), _matrix(pending))
     frame = pd.DataFrame(
         {
@@ -93,7 +92,7 @@ def _fit_generation(
 ) -> dict[str, object]:
     seq = _last_seq(store, lineage) + 1
     key = f"{lineage}-{seq}"
-    old = _stable_vectors(current) if current else {}
+    old = _stable_vectors(store, current) if current else {}
     start = _largest_first(store, current, old)
     if start is None and settings.topics.seed_with_themes:
         start = theme_seeds(
@@ -143,7 +142,7 @@ def _fit_generation(
             "seq": seq,
             "topics_key": key,
             "created_at": row["fitted_at"],
-            "model_dir": str(model_dir),
+            "model_dir": store.relative(model_dir),
             "mapping": json.dumps(match.mapping),
             "kept": match.kept,
             "added": match.added,
@@ -161,10 +160,10 @@ def _fit_generation(
     }
 
 
-def _stable_vectors(generation: dict) -> dict[int, Any]:
+def _stable_vectors(store: Store, generation: dict) -> dict[int, Any]:
     """Topic embeddings of a stored generation, keyed by stable ID."""
     mapping = {int(k): int(v) for k, v in json.loads(generation["mapping"]).items()}
-    vectors = topic_vectors(load_model(Path(generation["model_dir"])))
+    vectors = topic_vectors(load_model(store.resolve(str(generation["model_dir"]))))
     return {mapping[t]: v for t, v in vectors.items() if t in mapping}
 
 

@@ -69,6 +69,22 @@ class StoreBase:
             self.con.execute("ROLLBACK")
             raise
 
+    def resolve(self, stored: str) -> Path:
+        """A path the store holds, relative to the data directory.
+
+        Older stores hold absolute paths, or paths relative to the working directory of their
+        first run: those are found by name under `topics/`.
+        """
+        path = Path(stored)
+        if path.is_absolute():
+            return path
+        inside = self.data_dir / path
+        return inside if inside.exists() else self.data_dir / "topics" / path.name
+
+    def relative(self, path: Path) -> str:
+        """How the store records a path under the data directory: relative, so it can move."""
+        return path.relative_to(self.data_dir).as_posix()
+
     def query(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
         """Run a SELECT and return a DataFrame (for tests and ad-hoc exploration)."""
         return self.con.execute(sql, list(params)).df()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.records import Quarantined, Recording
-from pipeline.store.base import StoreBase, now
+from pipeline.store.base import StoreBase, marks, now
 
 
 class InputsMixin(StoreBase):
@@ -37,9 +37,31 @@ class InputsMixin(StoreBase):
         )
         self.con.unregister("incoming")
 
-    def replace_cases(self, cases: pd.DataFrame) -> None:
-        """The case outcomes file is authoritative: replace the table with it."""
-        self._replace("cases", "TRUE", [], cases)
+    def upsert_cases(self, cases: pd.DataFrame) -> dict[str, int]:
+        """Add new cases, update those whose outcome changed; a case not in `cases` stays.
+
+        A weekly file holds only that week's cases: it must never delete the others. Returns
+        how many were added, updated (any value changed) and left unchanged.
+        """
+        if cases.empty:
+            return {"added": 0, "updated": 0, "unchanged": 0}
+        columns = list(cases.columns)
+        changed = " OR ".join(f"c.{col} IS DISTINCT FROM i.{col}" for col in columns)
+        with self.transaction():
+            self.con.register("incoming", cases)
+            added = int(self._scalar(
+                "SELECT count(*) FROM incoming i ANTI JOIN cases c USING (case_id)"
+            ))  # fmt: skip
+            updated = int(self._scalar(
+                f"SELECT count(*) FROM incoming i JOIN cases c USING (case_id) WHERE {changed}"
+            ))  # fmt: skip
+            updates = ", ".join(f"{col} = excluded.{col}" for col in columns if col != "case_id")
+            self.con.execute(
+                f"INSERT INTO cases ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming "
+                f"ON CONFLICT (case_id) DO UPDATE SET {updates}"
+            )
+            self.con.unregister("incoming")
+        return {"added": added, "updated": updated, "unchanged": len(cases) - added - updated}
 
     def cases(self) -> pd.DataFrame:
         """Every case outcome."""
@@ -50,7 +72,7 @@ class InputsMixin(StoreBase):
         return int(self._scalar("SELECT count(*) FROM recordings"))
 
     def add_quarantine(self, run_id: str, items: list[Quarantined]) -> None:
-        """Remember what was set aside in this run and why."""
+        """Remember what one step of a run set aside and why (other steps' rejects are kept)."""
         frame = pd.DataFrame(
             [
                 {
@@ -64,7 +86,13 @@ class InputsMixin(StoreBase):
                 for q in items
             ]
         )
-        self._replace("quarantine", "run_id = ?", [run_id], frame)
+        stages = sorted({q.stage for q in items})
+        with self.transaction():
+            self.con.execute(
+                f"DELETE FROM quarantine WHERE run_id = ? AND stage IN ({marks(stages)})",
+                [run_id, *stages],
+            )
+            self._insert("quarantine", frame)
 
     def quarantine(self, run_id: str) -> pd.DataFrame:
         """What one run set aside: stage, source, row number, reason."""
