@@ -93,3 +93,73 @@ def test_topic_models_are_stored_relative_to_the_data_directory(tmp_path):
         assert store.resolve("topics/k-1") == folder
         # a store written by an older version, relative to its first run's working directory
         assert store.resolve("data/topics/k-1") == folder
+
+
+class _PerRecording(FakeTranscriber):
+    """Each call (one recording or channel) says a word of its own, so quotes are traceable."""
+
+    def transcribe(self, samples, language):
+        segments = super().transcribe(samples, language)
+        for segment in segments:
+            segment.text = f"{segment.text} zafferano{self.calls}"
+        return segments
+
+
+def _subject_batch(batch, tmp_path):
+    (batch["recordings"] / "intervista-zeta.wav").write_bytes(
+        (batch["recordings"] / "a.wav").read_bytes() + b"\0"  # other audio, other hash
+    )
+    rows = [
+        {"file": "intervista-zeta.wav", "case_id": "PRATICA-7731", "agency_id": "AG1",
+         "interview_date": "2026-09-10", "consent": "yes"},
+        {"file": "b.wav", "case_id": "K2", "agency_id": "AG2", "interview_date": "2026-09-11",
+         "consent": "yes"},
+        {"file": "c.wav", "case_id": "K3", "agency_id": "AG1", "interview_date": "2026-10-02",
+         "consent": "yes"},
+        {"file": "intervista-zeta.wav", "case_id": "PRATICA-7731", "agency_id": "AG1",
+         "interview_date": "2026-09-10", "consent": "no"},
+    ]  # fmt: skip
+    cases = [
+        case_row("PRATICA-7731", "AG1", 100, 100, customer_id="CLIENTE-8842"),
+        case_row("K2", "AG2", 200, 0),
+        case_row("K3", "AG1", 50, 25),
+    ]
+    return batch | {
+        "manifest": write_csv(tmp_path / "m.csv", rows),
+        "cases": write_csv(tmp_path / "c.csv", cases),
+    }
+
+
+def _files_holding(folder, needles):
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits = [n for n in needles if n.encode() in data]
+            if hits:
+                found[str(path.relative_to(folder))] = hits
+    return found
+
+
+def test_forget_leaves_no_trace_in_the_data_directory(batch, tmp_path):
+    from pipeline.privacy.retention import forget_in
+    from pipeline.report.export import export_all
+
+    data = tmp_path / "data"
+    subject = _subject_batch(batch, tmp_path)
+    run_flow(subject, data, _PerRecording(TEXTS))
+    with Store(data, read_only=True) as store:
+        export_all(store, data / "exports", "parquet")  # an analyst's Parquet copy too
+    needles = ["PRATICA-7731", "CLIENTE-8842", "intervista-zeta", "zafferano1"]
+    assert set(_files_holding(data, needles)) >= {"ascolto.duckdb", "exports/interviews.csv"}
+
+    plan = forget_in(data, case_id="PRATICA-7731", dry_run=True)
+    assert plan.dry_run and plan.files == ["intervista-zeta.wav"] and plan.recordings == 1
+    assert _files_holding(data, needles)  # a dry run changes nothing
+
+    done = forget_in(data, case_id="PRATICA-7731")
+    assert done.recordings == 1 and "exports/run.json" in " ".join(done.rewritten)
+    assert _files_holding(data, needles) == {}
+    with Store(data, read_only=True) as store:  # the rest is still there
+        assert sorted(store.cases()["case_id"]) == ["K2", "K3"]
+        assert len(store.interviews_export(store.latest_classify_key() or "", 4)) == 2

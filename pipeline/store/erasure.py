@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 
@@ -62,6 +64,68 @@ class ErasureMixin(StoreBase):
     def cases_interviewed_since(self, cutoff: date) -> set[str]:
         """Cases with an interview on or after `cutoff` (still within retention)."""
         return self._column(f"SELECT case_id FROM recordings WHERE {_INTERVIEW_DAY} >= ?", [cutoff])
+
+    def subject_identifiers(self, recordings: list[str], cases: list[str]) -> set[str]:
+        """File names, case ids and customer ids of a subject: what must leave no trace."""
+        files = self._column(
+            f"SELECT file FROM recordings WHERE recording_id IN ({marks(recordings)})", recordings
+        )
+        case_ids = set(cases) | self._column(
+            f"SELECT case_id FROM recordings WHERE recording_id IN ({marks(recordings)})",
+            recordings,
+        )
+        customers = self._column(
+            f"SELECT customer_id FROM cases WHERE case_id IN ({marks(case_ids)})", sorted(case_ids)
+        )
+        return {v for v in files | case_ids | customers if v}
+
+    def scrub_mentions(self, identifiers: set[str]) -> int:
+        """Remove quarantine notes and run-summary entries that name any of `identifiers`.
+
+        Quarantine reasons quote file names and case ids ("no recorded consent for a.wav");
+        run summaries keep those reasons and the files flagged for their language.
+        """
+        if not identifiers:
+            return 0
+        needles = sorted(identifiers)
+        mentions = " OR ".join("contains(reason, ?)" for _ in needles)
+        removed = len(
+            self.con.execute(
+                f"DELETE FROM quarantine WHERE {mentions} RETURNING 1", needles
+            ).fetchall()
+        )
+        for run_id, summary in self.con.execute(
+            "SELECT run_id, summary FROM runs WHERE summary IS NOT NULL"
+        ).fetchall():
+            cleaned = scrub_summary(json.loads(summary), identifiers)
+            if cleaned != json.loads(summary):
+                self.con.execute(
+                    "UPDATE runs SET summary = ? WHERE run_id = ?",
+                    [json.dumps(cleaned, default=str), run_id],
+                )
+                removed += 1
+        return removed
+
+    def compact(self) -> None:
+        """Rewrite the store into a fresh file: deleted rows leave no bytes in free pages.
+
+        DuckDB reuses freed blocks but does not wipe them (a checkpoint does not either), so
+        after an erasure the live data is copied into a new file that replaces the old one.
+        """
+        import duckdb
+
+        fresh = self.path.with_name(f".{self.path.name}.compact")
+        for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        name = self._scalar("SELECT current_database()")
+        target = str(fresh).replace("'", "''")
+        self.con.execute(f"ATTACH '{target}' AS compacted")
+        self.con.execute(f'COPY FROM DATABASE "{name}" TO compacted')
+        self.con.execute("DETACH compacted")
+        self.con.close()
+        os.replace(fresh, self.path)
+        self.path.with_name(self.path.name + ".wal").unlink(missing_ok=True)
+        self.con = duckdb.connect(str(self.path))
 
     def erase(
         self,
@@ -128,3 +192,18 @@ class ErasureMixin(StoreBase):
             [now(), action, reason, recordings, cases, sum(rows.values()),
              json.dumps(rows, sort_keys=True)],
         )  # fmt: skip
+
+
+def scrub_summary(summary: dict[str, Any], identifiers: set[str]) -> dict[str, Any]:
+    """A run summary without the quarantine entries and flagged files naming `identifiers`."""
+
+    def names(value: Any) -> bool:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+        return any(i in text for i in identifiers)
+
+    cleaned = dict(summary)
+    if isinstance(cleaned.get("quarantined"), list):
+        cleaned["quarantined"] = [q for q in cleaned["quarantined"] if not names(q)]
+    if isinstance(cleaned.get("language_mismatch"), list):
+        cleaned["language_mismatch"] = [f for f in cleaned["language_mismatch"] if not names(f)]
+    return cleaned

@@ -67,6 +67,15 @@ class InputsMixin(StoreBase):
         """Every case outcome."""
         return self.query("SELECT * FROM cases")
 
+    def recording_files(self, recordings: list[str]) -> list[str]:
+        """File names (as in the manifest) of these recordings, sorted."""
+        return sorted(
+            self._column(
+                f"SELECT file FROM recordings WHERE recording_id IN ({marks(recordings)})",
+                recordings,
+            )
+        )
+
     def recording_count(self) -> int:
         """Recordings registered in the store."""
         return int(self._scalar("SELECT count(*) FROM recordings"))
