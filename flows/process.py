@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -31,15 +31,12 @@ from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
 from pipeline.privacy.retention import purge_in
-from pipeline.records import Quarantined, Recording
+from pipeline.records import Language, Quarantined, Recording, RerunStage, Stage
 from pipeline.report.export import export_all
 from pipeline.stages import transcribe as transcribe_stage
 from pipeline.stages.report import agency_report_path, last_run, rebuild_report
 from pipeline.store import STORE_FILE, Store
 
-Stage = Literal["transcribe", "embed", "classify", "topics", "scoring", "report"]
-RerunStage = Literal["embed", "classify", "topics", "scoring", "report"]
-Language = Literal["it", "en"]
 STAGES: tuple[str, ...] = get_args(Stage)
 EXPORTED = ("interviews", "utterances")  # byte-identical across runs on the same inputs
 

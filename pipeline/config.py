@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from pipeline.errors import AscoltoError
-from pipeline.records import PiiType
+from pipeline.records import AsrBackend, ComputeType, PiiType
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -50,16 +50,14 @@ class _Strict(BaseModel):
 class AsrConfig(_Strict):
     """Speech recognition options (they key the transcript cache)."""
 
-    backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
+    backend: AsrBackend = "faster-whisper"
     model: str = Field(
         "bundled:whisper-base",
         description="bundled alias, a local model folder (faster-whisper) or .pt file / official "
         "name (openai-whisper)",
     )
     device: Literal["cpu", "cuda", "auto"] = "auto"
-    compute_type: Literal["auto", "int8", "int8_float32", "int8_float16", "float16", "float32"] = (
-        "auto"
-    )
+    compute_type: ComputeType = "auto"
     cpu_threads: int = Field(2, ge=1, le=256)
     batch_size: int = Field(
         0, ge=0, le=64, description="above 1: faster-whisper's batched pipeline (GPU throughput)"

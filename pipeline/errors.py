@@ -19,3 +19,7 @@ class NoRunYet(AscoltoError, LookupError):
 
 class NoStore(AscoltoError, FileNotFoundError):
     """There is no ascolto store in the data directory."""
+
+
+class InputError(AscoltoError, ValueError):
+    """An input the whole run depends on is missing or unreadable."""

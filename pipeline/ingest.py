@@ -22,7 +22,7 @@ from pydantic import (
     field_validator,
 )
 
-from pipeline.errors import AscoltoError
+from pipeline.errors import InputError
 from pipeline.records import Quarantined, Recording
 
 MANIFEST_COLUMNS = ["file", "case_id", "agency_id", "interview_date", "consent"]
@@ -41,10 +41,6 @@ CASE_COLUMNS = [
 # Optional: the agency's contact date, from which churn is counted (due_date when absent).
 OPTIONAL_CASE_COLUMNS = ["contact_date"]
 CONSENT_YES = {"yes", "si", "sì", "true", "1", "y"}
-
-
-class InputError(AscoltoError, ValueError):
-    """An input the whole run depends on is missing or unreadable."""
 
 
 def sha256_file(path: Path) -> str:

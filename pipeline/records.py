@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Literal
 
 Role = Literal["interviewer", "customer", "unknown"]
+# Choices shared by the config, the flows' parameters and the CLI's options (one definition).
+Stage = Literal["transcribe", "embed", "classify", "topics", "scoring", "report"]
+RerunStage = Literal["embed", "classify", "topics", "scoring", "report"]
+Language = Literal["it", "en"]
+ExportFormat = Literal["csv", "parquet"]
+AsrBackend = Literal["faster-whisper", "openai-whisper"]
+ComputeType = Literal["auto", "int8", "int8_float32", "int8_float16", "float16", "float32"]
 # Personal-data types the redactor removes (placeholders `[CF]`, `[NOME]`...), most specific first.
 PiiType = Literal[
     "CF", "PIVA", "IBAN", "TELEFONO", "CARTA", "EMAIL", "POD", "PDR", "DATA_NASCITA", "INDIRIZZO",

@@ -8,11 +8,12 @@ import json
 import os
 import sys
 
-from ascolto.cli import _prepare_prefect, app
+from ascolto.cli import app
+from ascolto.shared import prepare_prefect
 
 # The real CLI prepares Prefect's settings before importing it; the fakes below import it, so
 # do the same first. (Importing tests.conftest would also replace PREFECT_HOME: not done.)
-_prepare_prefect(sys.argv.count("-v") + 2 * sys.argv.count("-vv"), "--log-json" in sys.argv)
+prepare_prefect(sys.argv.count("-v") + 2 * sys.argv.count("-vv"), "--log-json" in sys.argv)
 
 from flows.process import use_models  # noqa: E402
 from pipeline.asr.transcribe import FakeTranscriber  # noqa: E402

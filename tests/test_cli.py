@@ -1,7 +1,11 @@
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from ascolto.cli import app
@@ -9,13 +13,102 @@ from ascolto.cli import app
 runner = CliRunner()
 
 
-def test_every_command_has_help():
-    result = runner.invoke(app, ["--help"])
-    assert result.exit_code == 0
-    for name in ("run", "demo"):
-        assert name in result.output
-        sub = runner.invoke(app, [name, "--help"])
-        assert sub.exit_code == 0 and len(sub.output) > 100
+def _command_tree(
+    command: Any, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _command_tree(sub, (*path, name))
+
+
+COMMANDS = list(_command_tree(typer.main.get_command(app)))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(p) or "ascolto" for p, _ in COMMANDS]
+)
+def test_every_command_has_help(path, command):
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    first_line = (command.help or "").strip().splitlines()[0]
+    assert first_line and _flat(first_line) in _flat(result.output)
+
+
+def test_the_command_tree_is_complete():
+    names = {" ".join(p) for p, _ in COMMANDS}
+    expected = {"", "run", "demo", "rerun", "serve", "redact", "forget", "purge", "export",
+                "report", "transcribe", "classify", "evaluate", "train", "status", "topics",
+                "topics refit", "topics rename", "topics fit", "models", "models convert-openai"}  # fmt: skip
+    assert names == expected
+
+
+def test_counted_and_flag_options_show_no_value_type():
+    result = runner.invoke(app, ["run", "--help"])
+    rows = {
+        line.split()[1]: line
+        for line in result.output.splitlines()
+        if "--verbose" in line or "--log-json" in line
+    }
+    assert set(rows) == {"--verbose", "--log-json"}
+    assert not any("<int>" in row or "<bool>" in row for row in rows.values()), rows
+
+
+def test_an_ascolto_error_is_one_red_line_with_its_exit_code(tmp_path, monkeypatch):
+    nowhere = runner.invoke(app, ["status", "--data-dir", str(tmp_path / "nowhere")], color=True)
+    assert nowhere.exit_code == 2
+    assert "\x1b[31merror: no ascolto store in" in nowhere.output
+    assert "Traceback" not in nowhere.output
+
+    import pipeline.store
+    from pipeline.errors import AscoltoError
+
+    class Odd(AscoltoError):
+        exit_code = 3
+
+    def refuse(data_dir: Path) -> None:
+        raise Odd(f"cannot use {data_dir.name}")
+
+    monkeypatch.setattr(pipeline.store, "require_store", refuse)
+    odd = runner.invoke(app, ["status", "--data-dir", str(tmp_path / "d")])
+    assert odd.exit_code == 3 and "error: cannot use d" in odd.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [
+        (["rerun", "transcribe"], "cannot rerun 'transcribe'; one of: embed, classify, topics, scoring, report"),
+        (["demo", "--from", "asr"], "unknown stage 'asr'; one of: transcribe, embed, classify, topics, scoring, report"),
+        (["report", "-o", "r.html", "--lang", "fr"], "'fr' is not one of: it, en"),
+        (["export", "-o", "out", "--format", "xlsx"], "'xlsx' is not one of: csv, parquet"),
+        (["transcribe", "a.wav", "-o", "o.jsonl", "--backend", "whisper"], "'whisper' is not one of: faster-whisper, openai-whisper"),
+        (["transcribe", "a.wav", "-o", "o.jsonl", "--compute-type", "int4"], "'int4' is not one of: auto, int8,"),
+        (["purge", "--older-than", "-1"], "'--older-than': Input should be greater than or equal to 0"),
+        (["forget"], "give exactly one of --case or --customer"),
+    ],
+)  # fmt: skip
+def test_wrong_choices_are_usage_errors_listing_the_choices(tmp_path, monkeypatch, args, expect):
+    monkeypatch.chdir(tmp_path)  # the default --data-dir, ascolto-data, would be made here
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert expect in _flat(result.output.replace("│", " ")), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_json_lines_helpers_name_bad_lines_by_number_only(tmp_path):
+    from pipeline.files import read_jsonl, write_jsonl
+
+    path = write_jsonl(tmp_path / "a.jsonl", [{"id": 1, "text": "è già"}, {"id": 2, "text": "b"}])
+    assert path.read_text(encoding="utf-8").splitlines()[0] == '{"id": 1, "text": "è già"}'
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write('\n[1, 2]\n{"id": 3}\nnot json: Mario Rossi\n{"text": 4}\n')
+    records, skipped = read_jsonl(path)
+    assert [(n, r["id"]) for n, r in records] == [(1, 1), (2, 2)]
+    assert skipped == [4, 5, 6, 7]
+    assert len(read_jsonl(path, text_field=None).records) == 4  # {"id": 3} and {"text": 4} too
 
 
 def test_version():

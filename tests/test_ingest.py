@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.ingest import InputError, load_cases, load_manifest, sha256_file
+from pipeline.errors import InputError
+from pipeline.ingest import load_cases, load_manifest, sha256_file
 from tests.conftest import case_row, write_csv
 
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 from pipeline.topics import readable_label
 
 
@@ -39,7 +41,7 @@ def demo_vectors() -> dict[str, object]:
     return dict(zip(texts, UseEmbedder().embed(texts), strict=True))
 
 
-def _add(store: Store, recordings, vectors) -> None:
+def _add(store: Store, recordings, vectors, embed_key: str = "e") -> None:
     for rec, agency, lines in recordings:
         store.con.execute(
             "INSERT INTO recordings VALUES (?, ?, ?, ?, DATE '2026-09-01', 1, now())",
@@ -54,11 +56,11 @@ def _add(store: Store, recordings, vectors) -> None:
                 [rec, i, text],
             )
         frame = pd.DataFrame(
-            {"recording_id": rec, "utt_idx": range(len(lines)), "embed_key": "e",
+            {"recording_id": rec, "utt_idx": range(len(lines)), "embed_key": embed_key,
              "vector": [vectors[t] for t in lines]}
         )  # fmt: skip
         if len(frame):
-            store.save_embeddings(rec, "e", frame)
+            store.save_embeddings(rec, embed_key, frame)
 
 
 def _assignments(store: Store, key: str) -> dict[tuple[str, int], int]:
@@ -151,13 +153,21 @@ def _cli(*args: str):
 
 
 def test_topics_list_rename_and_refit_commands(tmp_path, demo_vectors):
+    from pipeline.config import load_settings
+
+    # keys as a run with today's config computes them: `topics refit` is `rerun topics`
+    settings = load_settings()
+    keys = StageKeys.from_settings(settings, transcript_key="t")
     with Store(tmp_path) as store:
-        _add(store, _demo_recordings(), demo_vectors)
-        store.con.execute(
-            "INSERT INTO runs VALUES ('r1', now(), now(), 'completed', 'c', ?)",
-            [json.dumps({"keys": {"transcript": "t", "classify": "c", "embed": "e"}})],
-        )
-        topics_stage(store, Settings(), KEYS)
+        _add(store, _demo_recordings(), demo_vectors, embed_key=keys.embed)
+        first = topics_stage(store, settings, keys)
+        summary = {
+            "keys": dataclasses.asdict(keys),
+            "topics_key": first["topics_key"],
+            "run_id": "r1",
+        }
+        store.start_run("r1", keys.classify)
+        store.finish_run("r1", "completed", summary)
     listed = _cli("topics", "--data-dir", str(tmp_path))
     assert listed.exit_code == 0, listed.output
     assert "% AG01" in listed.output and "top_words" in listed.output

@@ -51,7 +51,7 @@ class LastRun:
 def last_run(store: Store) -> LastRun:
     """The last completed run of the store; NoRunYet when there is none to build on."""
     last = store.last_completed_run()
-    if "keys" not in last:
+    if "keys" not in last or "topics_key" not in last:
         raise NoRunYet(f"no completed run in {store.data_dir}: run process-recordings first")
     return LastRun(
         StageKeys(**last["keys"]),

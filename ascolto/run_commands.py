@@ -1,0 +1,296 @@
+"""Commands that run the flows: run, demo, rerun, serve."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ascolto.shared import (
+    AgencyFilter,
+    ConfigOpt,
+    Dask,
+    DataDir,
+    FromStage,
+    Lang,
+    Language,
+    LogJson,
+    Since,
+    Stage,
+    Until,
+    Verbose,
+    choice,
+    day,
+    prepare_prefect,
+)
+from pipeline.records import RerunStage
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = REPO_ROOT / "demo"
+SYNTHETIC_NOTICE = (
+    "Dati dimostrativi SINTETICI: interviste generate con sintesi vocale, agenzie e clienti inventati. / "
+    "SYNTHETIC demo data: TTS interviews, invented agencies and customers."
+)
+
+
+@dataclass
+class RunOptions:
+    """What `ascolto run` and `ascolto demo` share beyond their inputs."""
+
+    data_dir: Path = Path("ascolto-data")
+    config: Path | None = None
+    verbose: int = 0
+    from_stage: Stage | None = None
+    agencies: list[str] | None = None
+    since: date | None = None
+    until: date | None = None
+    lang: Language | None = None
+    dask: str | None = None
+    log_json: bool = False
+
+
+def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice: str = "") -> None:
+    prepare_prefect(opts.verbose, opts.log_json)
+    from flows.service import check_prefect_api
+
+    check_prefect_api()
+    with _progress(enabled=not opts.log_json) as progress:
+        summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
+    _print_summary(summary)
+    if summary["quarantined"]:
+        raise typer.Exit(1)
+
+
+def _run_flow(
+    recordings: Path,
+    manifest: Path,
+    cases: Path,
+    opts: RunOptions,
+    notice: str,
+    progress: Callable[[str, int, int], None],
+) -> dict[str, Any]:
+    from flows.process import process_recordings, reporting_progress
+    from flows.service import dask_task_runner, shared_prefect_api
+
+    flow_fn = process_recordings
+    with contextlib.ExitStack() as stack:
+        if opts.dask:
+            flow_fn = process_recordings.with_options(task_runner=dask_task_runner(opts.dask))
+            stack.enter_context(shared_prefect_api())
+        stack.enter_context(reporting_progress(progress))
+        return flow_fn(
+            recordings_dir=recordings,
+            manifest=manifest,
+            cases=cases,
+            data_dir=opts.data_dir,
+            config=opts.config,
+            notice=notice,
+            from_stage=opts.from_stage,
+            agencies=opts.agencies or None,
+            since=opts.since,
+            until=opts.until,
+            report_language=opts.lang,
+            distributed=bool(opts.dask),
+        )
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on an interactive terminal (nothing in pipes, CI or JSON logs)."""
+    import sys
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
+        console=None,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    typer.echo(
+        f"recordings {summary['recordings']}: transcribed {summary['transcribed']}, "
+        f"cached {summary['cached']}, quarantined {len(summary['quarantined'])}"
+    )
+    if summary.get("language_mismatch"):
+        typer.secho(
+            f"language mismatch in {len(summary['language_mismatch'])} files (transcribed as "
+            f"configured anyway): {', '.join(summary['language_mismatch'][:10])}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    if summary.get("skipped_erased"):
+        typer.echo(
+            f"skipped {summary['skipped_erased']} recordings erased earlier (forget/purge); "
+            "remove them from the manifest to silence this"
+        )
+    topics = (
+        "fitted"
+        if summary["topics_fitted"]
+        else f"kept, {summary.get('topics_assigned', 0)} new utterances assigned"
+    )
+    typer.echo(f"classified {summary['classified']} new interviews; topics {topics}")
+    for item in summary["quarantined"]:
+        where = f"{item['source']}" + (f" row {item['row']}" if item["row"] else "")
+        typer.secho(
+            f"  quarantined [{item['stage']}] {where}: {item['reason']}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    typer.echo(f"agencies: {', '.join(summary['agencies'])}")
+    typer.echo(f"report: {summary['report']}")
+
+
+def run(
+    recordings: Annotated[
+        Path, typer.Option("--recordings", help="folder holding the audio files")
+    ],
+    manifest: Annotated[
+        Path,
+        typer.Option("--manifest", help="CSV: file, case_id, agency_id, interview_date, consent"),
+    ],
+    cases: Annotated[Path, typer.Option("--cases", help="CSV of case outcomes (see README)")],
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    verbose: Verbose = 0,
+    from_stage: FromStage = None,
+    agency: AgencyFilter = None,
+    since: Since = None,
+    until: Until = None,
+    lang: Lang = None,
+    dask: Dask = None,
+    log_json: LogJson = False,
+) -> None:
+    """Process recordings end to end (only new ones are transcribed) and write the HTML report."""
+    opts = RunOptions(data_dir, config, verbose, from_stage, agency, day(since), day(until),
+                      lang, dask, log_json)  # fmt: skip
+    _run(recordings, manifest, cases, opts)
+
+
+def demo(
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="only the first N demo recordings")
+    ] = None,
+    verbose: Verbose = 0,
+    from_stage: FromStage = None,
+    agency: AgencyFilter = None,
+    since: Since = None,
+    until: Until = None,
+    lang: Lang = None,
+    dask: Dask = None,
+    log_json: LogJson = False,
+) -> None:
+    """Run the whole pipeline on the shipped SYNTHETIC demo and print the report path."""
+    import tempfile
+
+    from pipeline.errors import InputError
+
+    manifest = DEMO_DIR / "manifest.csv"
+    if not manifest.is_file():
+        raise InputError(f"demo data not found in {DEMO_DIR} (run from a clone of the repository)")
+    opts = RunOptions(data_dir, config, verbose, from_stage, agency, day(since), day(until),
+                      lang, dask, log_json)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="ascolto-demo-") as tmp:
+        if limit is not None:
+            lines = manifest.read_text(encoding="utf-8").splitlines()
+            manifest = Path(tmp) / "manifest.csv"
+            manifest.write_text("\n".join(lines[: limit + 1]) + "\n", encoding="utf-8")
+        _run(
+            DEMO_DIR / "recordings",
+            manifest,
+            DEMO_DIR / "cases.csv",
+            opts,
+            notice=SYNTHETIC_NOTICE,
+        )
+
+
+def rerun(
+    stage: Annotated[
+        RerunStage,
+        typer.Argument(
+            parser=choice(RerunStage, "cannot rerun {value}; one of: {choices}"),
+            help="the stage to recompute, and every stage after it",
+        ),
+    ],
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    lang: Lang = None,
+    verbose: Verbose = 0,
+    log_json: LogJson = False,
+) -> None:
+    """Recompute a stage and its dependants with today's config and models; never transcribes."""
+    prepare_prefect(verbose, log_json)
+    from flows.process import rerun_stage
+    from flows.service import check_prefect_api
+    from pipeline.store import require_store
+
+    require_store(data_dir)
+    check_prefect_api()
+    summary = rerun_stage(stage, data_dir, config, lang)
+    typer.echo(
+        f"reran from {stage}: classified {summary['classified']}, embedded {summary['embedded']}, "
+        f"topics {'refitted' if summary['topics_fitted'] else 'kept'}; "
+        f"timings {summary['timings']}"
+    )
+    typer.echo(f"report: {summary['report']}")
+
+
+def serve(
+    data_dir: DataDir = Path("ascolto-data"),
+    config: ConfigOpt = None,
+    drop_folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="nightly batch folder (recordings/, manifest.csv, cases.csv); "
+            "default: service.drop_folder"
+        ),
+    ] = None,  # fmt: skip
+    verbose: Verbose = 0,
+    log_json: LogJson = False,
+) -> None:
+    """Serve the Prefect deployments analysts trigger from the UI, until stopped.
+
+    process-recordings, rerun-stage, agency-report, purge (daily) and nightly (with a drop
+    folder). Needs a Prefect server: `prefect server start`, then set PREFECT_API_URL.
+    """
+    prepare_prefect(verbose, log_json)
+    from flows.service import ServiceError, check_prefect_api, deployments
+    from pipeline.config import load_settings
+
+    service = load_settings(config).service
+    if not os.environ.get("PREFECT_API_URL"):
+        raise ServiceError(
+            "set PREFECT_API_URL to a running Prefect server (start one with `prefect server "
+            "start`; it prints the URL, usually http://127.0.0.1:4200/api)"
+        )
+    check_prefect_api()
+    from prefect import serve as prefect_serve
+
+    found = deployments(
+        data_dir, config, drop_folder or service.drop_folder,
+        service.nightly_cron, service.purge_cron, service.timezone,
+    )  # fmt: skip
+    typer.echo("serving: " + ", ".join(d.name for d in found) + " (Ctrl+C stops)")
+    prefect_serve(*found, print_starting_message=False)
