@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -67,7 +68,20 @@ def status(
         typer.echo(f"  erasures recorded: {report['erasures']}")
 
 
+DryRun = Annotated[bool, typer.Option("--dry-run", help="list what would be erased; erase nothing")]
+
+
 def _print_deletion(deletion: Deletion) -> None:
+    if deletion.dry_run:
+        typer.echo(
+            f"{deletion.action} (dry run, nothing erased): would erase {deletion.recordings} of "
+            f"{deletion.of_total} recordings and {deletion.cases} cases"
+        )
+        for name in deletion.files:
+            typer.echo(f"  recording {name}")
+        for path in deletion.rewritten:
+            typer.echo(f"  would rewrite {path}")
+        return
     typer.echo(
         f"{deletion.action}: erased {deletion.recordings} recordings, {deletion.cases} cases, "
         f"{deletion.total_rows} rows; {deletion.topic_models} topic models dropped"
@@ -81,15 +95,20 @@ def forget(
         str | None, typer.Option("--customer", help="customer id: erase all their cases")
     ] = None,
     data_dir: DataDir = Path("ascolto-data"),
+    dry_run: DryRun = False,
 ) -> None:
-    """Right to erasure: delete everything derived from one case or customer, and audit it."""
+    """Right to erasure: delete everything derived from one case or customer, and audit it.
+
+    Exports, reports, quarantine notes and run summaries that named the subject are rewritten,
+    and the store file is compacted so no deleted bytes remain in it.
+    """
     from pipeline.privacy.retention import forget_in
 
     if (case is None) == (customer is None):
         raise typer.BadParameter(
             "give exactly one of --case or --customer", param_hint="'--case' / '--customer'"
         )
-    _print_deletion(forget_in(data_dir, case_id=case, customer_id=customer))
+    _print_deletion(forget_in(data_dir, case_id=case, customer_id=customer, dry_run=dry_run))
 
 
 def purge(
@@ -101,12 +120,31 @@ def purge(
     ] = None,
     data_dir: DataDir = Path("ascolto-data"),
     config: ConfigOpt = None,
+    dry_run: DryRun = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="erase without asking, even more than half the store")
+    ] = False,
 ) -> None:
-    """Retention: erase every interview older than the retention period, and audit it."""
+    """Retention: erase every interview older than the retention period, and audit it.
+
+    Erasing more than half of the recordings asks first (or needs --yes); --dry-run only lists.
+    """
     from pipeline.config import load_settings
     from pipeline.privacy.retention import purge_in
 
     days = older_than if older_than is not None else load_settings(config).retention.days
+    plan = purge_in(data_dir, days, dry_run=True)
+    if dry_run:
+        _print_deletion(plan)
+        return
+    if not yes and plan.recordings * 2 > plan.of_total:
+        question = (
+            f"purge --older-than {days} would erase {plan.recordings} of {plan.of_total} "
+            "recordings, for good"
+        )
+        if not sys.stdin.isatty():
+            raise typer.BadParameter(f"{question}; pass --yes to confirm", param_hint="'--yes'")
+        typer.confirm(f"{question}. Erase them?", abort=True)
     _print_deletion(purge_in(data_dir, days))
 
 

@@ -163,3 +163,24 @@ def test_forget_leaves_no_trace_in_the_data_directory(batch, tmp_path):
     with Store(data, read_only=True) as store:  # the rest is still there
         assert sorted(store.cases()["case_id"]) == ["K2", "K3"]
         assert len(store.interviews_export(store.latest_classify_key() or "", 4)) == 2
+
+
+def test_purge_asks_before_erasing_more_than_half_and_has_a_dry_run(batch, tmp_path):
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    data = tmp_path / "data"
+    run_flow(batch, data, FakeTranscriber(TEXTS))
+    runner = CliRunner()
+    args = ["purge", "--older-than", "0", "--data-dir", str(data)]
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0 and "would erase 3 of 3 recordings" in dry.output, dry.output
+    refused = runner.invoke(app, args)  # no terminal to ask on: refused, nothing erased
+    assert refused.exit_code == 2 and "--yes" in refused.output, refused.output
+    with Store(data, read_only=True) as store:
+        assert store.recording_count() == 3
+    done = runner.invoke(app, [*args, "--yes"])
+    assert done.exit_code == 0 and "erased 3 recordings" in done.output, done.output
+    negative = runner.invoke(app, ["purge", "--older-than", "-1", "--data-dir", str(data)])
+    assert negative.exit_code == 2 and "Traceback" not in negative.output

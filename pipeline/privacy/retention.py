@@ -51,6 +51,7 @@ class Deletion:
     topic_models: int = 0
     report_withdrawn: bool = False
     dry_run: bool = False
+    of_total: int = 0  # recordings in the store before the erasure
     files: list[str] = field(default_factory=list)  # recordings erased (dry run: that would be)
     rewritten: list[str] = field(default_factory=list)  # exports and reports rewritten without them
 
@@ -140,6 +141,7 @@ def _erase(
 ) -> Deletion:
     deletion = Deletion(action, reason, recordings=len(recordings), cases=len(cases))
     deletion.files = store.recording_files(recordings)
+    deletion.of_total = store.recording_count()
     if dry_run:
         deletion.dry_run = True
         deletion.rewritten = [str(p) for p in _files_to_rewrite(data_dir)] if recordings else []
