@@ -48,6 +48,16 @@ class Quarantined:
     row: int | None = None
 
 
+@dataclass(frozen=True)
+class InputWarning:
+    """An input that was accepted but may skew the numbers: what to check, and where."""
+
+    stage: str
+    source: str
+    message: str
+    row: int | None = None
+
+
 @dataclass
 class Segment:
     """A stretch of speech. `text` is redacted once it leaves `pipeline.privacy.redact`."""

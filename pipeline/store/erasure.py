@@ -94,6 +94,12 @@ class ErasureMixin(StoreBase):
                 f"DELETE FROM quarantine WHERE {mentions} RETURNING 1", needles
             ).fetchall()
         )
+        removed += len(
+            self.con.execute(
+                f"DELETE FROM warnings WHERE {mentions.replace('reason', 'message')} RETURNING 1",
+                needles,
+            ).fetchall()
+        )
         for run_id, summary in self.con.execute(
             "SELECT run_id, summary FROM runs WHERE summary IS NOT NULL"
         ).fetchall():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipeline.records import Quarantined, Recording
+from pipeline.records import InputWarning, Quarantined, Recording
 from pipeline.store.base import StoreBase, marks, now
 
 
@@ -107,6 +107,34 @@ class InputsMixin(StoreBase):
         """What one run set aside: stage, source, row number, reason."""
         return self.query(
             "SELECT stage, source, row_number, reason FROM quarantine WHERE run_id = ?", [run_id]
+        )
+
+    def add_warnings(self, run_id: str, items: list[InputWarning]) -> None:
+        """Remember what one step of a run accepted but wants an analyst to look at."""
+        frame = pd.DataFrame(
+            [
+                {"run_id": run_id, "stage": w.stage, "source": w.source, "row_number": w.row,
+                 "message": w.message, "warned_at": now()}
+                for w in items
+            ],
+            columns=["run_id", "stage", "source", "row_number", "message", "warned_at"],
+        )  # fmt: skip
+        stages = sorted({w.stage for w in items})
+        with self.transaction():
+            self.con.execute(
+                f"DELETE FROM warnings WHERE run_id = ? AND stage IN ({marks(stages)})",
+                [run_id, *stages],
+            )
+            self._insert("warnings", frame)
+
+    def warnings(self, run_id: str) -> pd.DataFrame:
+        """What one run warned about: stage, source, row number, message."""
+        if not self.has("warnings"):
+            return pd.DataFrame(columns=["stage", "source", "row_number", "message"])
+        return self.query(
+            "SELECT stage, source, row_number, message FROM warnings WHERE run_id = ? "
+            "ORDER BY stage, source, row_number",
+            [run_id],
         )
 
     def erased_keys(self, kind: str) -> set[str]:

@@ -53,6 +53,9 @@ FROM topic_assignments a JOIN recordings r USING (recording_id)
 LEFT JOIN utterance_labels l ON l.recording_id = a.recording_id AND l.utt_idx = a.utt_idx;
 CREATE TABLE IF NOT EXISTS scorecards (
     run_id VARCHAR, agency_id VARCHAR, metrics VARCHAR);
+-- Inputs accepted but worth a look (a case without outcome, an agency mismatch...).
+CREATE TABLE IF NOT EXISTS warnings (
+    run_id VARCHAR, stage VARCHAR, source VARCHAR, row_number INTEGER, message VARCHAR, warned_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS erased (kind VARCHAR, key VARCHAR, erased_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS deletions (
     deleted_at TIMESTAMP, action VARCHAR, reason VARCHAR, recordings INTEGER, cases INTEGER,
