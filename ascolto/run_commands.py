@@ -157,6 +157,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
             fg=typer.colors.YELLOW,
             err=True,
         )
+    for item in summary.get("warnings", []):
+        where = f"{Path(item['source']).name}" + (f" row {item['row']}" if item["row"] else "")
+        typer.secho(f"  warning {where}: {item['message']}", fg=typer.colors.YELLOW, err=True)
+    cases = summary.get("cases")
+    if cases:
+        typer.echo(
+            f"cases: {cases['added']} added, {cases['updated']} updated, "
+            f"{cases['unchanged']} unchanged (cases not in the file are kept)"
+        )
     typer.echo(f"agencies: {', '.join(summary['agencies'])}")
     typer.echo(f"report: {summary['report']}")
 

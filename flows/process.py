@@ -359,6 +359,7 @@ def process_recordings(
             "recordings": len(recordings),
             "skipped_erased": ingested.skipped_erased,
             "cases": ingested.cases,
+            "warnings": [w.__dict__ for w in ingested.warnings],
             "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,
             "cached": cached,

@@ -8,6 +8,8 @@ since nothing could be processed without it.
 from __future__ import annotations
 
 import hashlib
+import io
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Self
@@ -41,6 +43,9 @@ CASE_COLUMNS = [
 # Optional: the agency's contact date, from which churn is counted (due_date when absent).
 OPTIONAL_CASE_COLUMNS = ["contact_date"]
 CONSENT_YES = {"yes", "si", "sì", "true", "1", "y"}
+DELIMITERS = (",", ";", "\t")
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_THOUSANDS = re.compile(r"^-?\d{1,3}\.\d{3}$")
 
 
 def sha256_file(path: Path) -> str:
@@ -49,14 +54,58 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+def parse_day(text: str) -> date:
+    """A date as spreadsheets write it: 2026-10-14, 14/10/2026, 14.10.2026 or 14-10-2026.
+
+    A time after the date (Excel's "2026-10-14 00:00:00") is ignored.
+    """
+    text = text.strip()
+    if len(text) > 10 and text[10] in " T":
+        text = text[:10]
+    day_first = _DAY_FIRST.match(text)
+    if day_first:
+        d, m, y = (int(g) for g in day_first.groups())
+        return date(y, m, d)
+    return date.fromisoformat(text)
+
+
 def _day(text: str, column: str, file: str = "") -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return parse_day(text)
     except ValueError:
         where = f" for {file}" if file else ""
-        raise ValueError(f"{column} {text!r}{where} is not a date; use YYYY-MM-DD") from None
+        raise ValueError(
+            f"{column} {text!r}{where} is not a date; use YYYY-MM-DD or DD/MM/YYYY"
+        ) from None
+
+
+def parse_amount(text: str) -> float:
+    """An amount as Italian and English spreadsheets write it: 1.234,56 / 1,234.56 / 1234.5.
+
+    With both separators the last one is the decimal mark; a lone comma is a decimal comma; a
+    lone dot followed by exactly three digits (1.234, 12.345.678) groups thousands.
+    """
+    t = re.sub(r"[\s\u00a0€]", "", text)
+    if "," in t and "." in t:
+        t = (
+            t.replace(".", "").replace(",", ".")
+            if t.rfind(",") > t.rfind(".")
+            else t.replace(",", "")
+        )
+    elif t.count(",") > 1:
+        t = t.replace(",", "")
+    elif "," in t:
+        t = t.replace(",", ".")
+    elif t.count(".") > 1 or _THOUSANDS.match(t):
+        t = t.replace(".", "")
+    return float(t)
+
+
+def normalise_id(text: str) -> str:
+    """Ids compared as people mean them: ` ag 01 ` is AG01."""
+    return re.sub(r"\s+", "", str(text)).upper()
 
 
 class _Row(BaseModel):
@@ -98,7 +147,7 @@ class ManifestRow(_Row):
     def _filled(cls, value: str, info: ValidationInfo) -> str:
         if not value:
             raise ValueError(f"empty '{info.field_name}' for {info.data.get('file')}; fill it in")
-        return value
+        return normalise_id(value)
 
     @field_validator("interview_date", mode="before")
     @classmethod
@@ -120,9 +169,9 @@ class ManifestRow(_Row):
 
 
 def _money(value: str, info: ValidationInfo) -> float:
-    text = str(value).strip().replace(",", ".")
+    text = str(value).strip()
     try:
-        amount = float(text) if text else 0.0
+        amount = parse_amount(text) if text else 0.0
     except ValueError:
         raise ValueError(f"{info.field_name}={value!r} is not a number") from None
     if amount < 0:
@@ -158,7 +207,12 @@ class CaseRow(_Row):
     def _case_named(cls, value: str) -> str:
         if not value:
             raise ValueError("empty case_id")
-        return value
+        return normalise_id(value)
+
+    @field_validator("customer_id", "agency_id")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        return normalise_id(value)
 
     @field_validator("due_date")
     @classmethod
@@ -179,18 +233,35 @@ class CaseRow(_Row):
 
 
 def read_csv(path: Path, required: list[str], what: str) -> pd.DataFrame:
-    """Read a CSV as strings, failing with the file name and the missing columns."""
+    """Read a CSV as strings, as spreadsheets write it; fail naming the file and the columns.
+
+    The delimiter is the one the header uses most (`,`, `;` as Italian Excel writes, or a tab);
+    UTF-8 with or without BOM, else Windows-1252 (Excel's plain "CSV" on Italian Windows).
+    """
     if not path.is_file():
         raise InputError(f"{what} not found: {path} (pass the right path with --{what})")
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError(f"{what} {path} is not a readable CSV: not UTF-8 or Windows-1252 text")
+    header = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=header.count)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(f"{what} {path} is not a readable UTF-8 CSV: {exc}") from exc
-    frame.columns = [c.strip() for c in frame.columns]
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=delimiter)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{what} {path} is not a readable CSV: {exc}") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
     if missing:
+        shown = repr(delimiter) if delimiter != "\t" else "tab"
         raise InputError(
-            f"{what} {path} lacks column(s) {', '.join(missing)}; expected: {', '.join(required)}"
+            f"{what} {path} lacks column(s) {', '.join(missing)}; expected: {', '.join(required)} "
+            f"(read with delimiter {shown}; found: {', '.join(frame.columns)})"
         )
     return frame
 
@@ -253,6 +324,7 @@ def _check_row(recordings_dir: Path, row: pd.Series, line: int) -> tuple[str, Re
         agency_id=checked.agency_id,
         interview_date=checked.interview_date,
         manifest_row=line,
+        written_ids=(str(row["case_id"]).strip(), str(row["agency_id"]).strip()),
     )
 
 

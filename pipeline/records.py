@@ -36,6 +36,7 @@ class Recording:
     agency_id: str
     interview_date: date
     manifest_row: int
+    written_ids: tuple[str, str] = ("", "")  # case and agency id as the manifest wrote them
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def test_bad_rows_are_quarantined_with_row_and_fix(batch):
             "file": "b.wav",
             "case_id": "K2",
             "agency_id": "AG2",
-            "interview_date": "10/09/2026",
+            "interview_date": "31/02/2026",
             "consent": "yes",
         },
         {

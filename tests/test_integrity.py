@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from pipeline.asr.transcribe import FakeTranscriber
@@ -184,3 +186,75 @@ def test_purge_asks_before_erasing_more_than_half_and_has_a_dry_run(batch, tmp_p
     assert done.exit_code == 0 and "erased 3 recordings" in done.output, done.output
     negative = runner.invoke(app, ["purge", "--older-than", "-1", "--data-dir", str(data)])
     assert negative.exit_code == 2 and "Traceback" not in negative.output
+
+
+def _italian_excel(canonical, path):
+    """The same file as Italian Excel saves it: `;`, decimal comma, thousands dot, dd/mm/yyyy."""
+    import csv
+
+    with canonical.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for column, value in row.items():
+            if column.endswith("_eur") and value:
+                whole, _, cents = f"{float(value):.2f}".partition(".")
+                row[column] = f"{int(whole):,}".replace(",", ".") + "," + cents
+            elif column.endswith("_date") and value:
+                y, m, d = value.split("-")
+                row[column] = f"{d}/{m}/{y}"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_cases_written_by_italian_excel_read_the_same_as_the_canonical_file(tmp_path):
+    from pipeline.ingest import load_cases
+
+    canonical = Path(__file__).resolve().parents[1] / "demo" / "cases.csv"
+    italian = _italian_excel(canonical, tmp_path / "casi.csv")
+    text = italian.read_text(encoding="utf-8-sig")
+    assert ";" in text and "/2026" in text and any(c.isdigit() for c in text.split(",")[0])
+    expected, bad_expected = load_cases(canonical)
+    got, bad = load_cases(italian)
+    assert bad == bad_expected == []
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_amounts_and_dates_as_people_type_them():
+    from pipeline.ingest import parse_amount, parse_day
+
+    assert parse_amount("1.234,56") == parse_amount("1,234.56") == 1234.56
+    assert parse_amount("1.234") == 1234.0 and parse_amount("12.345.678") == 12345678.0
+    assert parse_amount("100,5") == 100.5 and parse_amount("219.78") == 219.78
+    assert parse_amount("€ 1.234,00") == 1234.0
+    assert parse_day("14/10/2026") == parse_day("2026-10-14") == parse_day("14.10.2026")
+    assert parse_day("2026-10-14 00:00:00") == parse_day("2026-10-14")
+
+
+def test_ids_are_normalised_and_suspicious_rows_warned_about(batch, tmp_path):
+    rows = [
+        {"file": "a.wav", "case_id": " k1 ", "agency_id": "ag1", "interview_date": "2026-09-10",
+         "consent": "yes"},
+        {"file": "b.wav", "case_id": "K2", "agency_id": "AG 1", "interview_date": "1900-01-01",
+         "consent": "yes"},
+        {"file": "c.wav", "case_id": "K9", "agency_id": "AG1", "interview_date": "2026-10-02",
+         "consent": "yes"},
+    ]  # fmt: skip
+    data = tmp_path / "data"
+    first = run_flow(batch | {"manifest": write_csv(tmp_path / "m.csv", rows)}, data,
+                     FakeTranscriber(TEXTS))  # fmt: skip
+    messages = " | ".join(w["message"] for w in first["warnings"])
+    assert "'ag1' read as 'AG1'" in messages and "'AG 1' read as 'AG1'" in messages
+    assert "agency AG1 in the manifest, AG2 for case K2" in messages
+    assert "1900-01-01 is outside" in messages
+    assert "case K9 (c.wav) has no outcome" in messages
+    with Store(data, read_only=True) as store:
+        assert set(store.interview_labels(first["keys"]["classify"])["agency_id"]) == {"AG1"}
+        assert len(store.warnings(first["run_id"])) == len(first["warnings"])
+    moved = [dict(rows[0], case_id="K3")]  # the same audio, now under another case
+    second = run_flow(batch | {"manifest": write_csv(tmp_path / "m2.csv", moved)}, data,
+                      FakeTranscriber(TEXTS))  # fmt: skip
+    assert any("same audio was stored as a.wav of case K1" in w["message"]
+               for w in second["warnings"])  # fmt: skip

@@ -7,6 +7,8 @@ import pandas as pd
 from pipeline.records import InputWarning, Quarantined, Recording
 from pipeline.store.base import StoreBase, marks, now
 
+_KEPT = ("recording_id", "first_seen")  # a known recording keeps its id and first sighting
+
 
 class InputsMixin(StoreBase):
     """Tables written by ingest."""
@@ -25,17 +27,29 @@ class InputsMixin(StoreBase):
                     "interview_date": r.interview_date,
                     "manifest_row": r.manifest_row,
                     "first_seen": now(),
+                    "case_id_as_written": r.written_ids[0],
+                    "agency_id_as_written": r.written_ids[1],
                 }
                 for r in recordings
             ]
         )
+        columns = ", ".join(frame.columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in frame.columns if c not in _KEPT)
         self.con.register("incoming", frame)
         self.con.execute(
-            "INSERT INTO recordings SELECT * FROM incoming ON CONFLICT (recording_id) DO UPDATE SET "
-            "file = excluded.file, case_id = excluded.case_id, agency_id = excluded.agency_id, "
-            "interview_date = excluded.interview_date, manifest_row = excluded.manifest_row"
+            f"INSERT INTO recordings ({columns}) SELECT {columns} FROM incoming "
+            f"ON CONFLICT (recording_id) DO UPDATE SET {updates}"
         )
         self.con.unregister("incoming")
+
+    def stored_recordings(self, recording_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Case id and file of the recordings already in the store, by recording id."""
+        rows = self.con.execute(
+            f"SELECT recording_id, case_id, file FROM recordings "
+            f"WHERE recording_id IN ({marks(recording_ids)})",
+            recording_ids,
+        ).fetchall()
+        return {str(r): (str(c), str(f)) for r, c, f in rows}
 
     def upsert_cases(self, cases: pd.DataFrame) -> dict[str, int]:
         """Add new cases, update those whose outcome changed; a case not in `cases` stays.

@@ -2,6 +2,8 @@
 CREATE TABLE IF NOT EXISTS recordings (
     recording_id VARCHAR PRIMARY KEY, file VARCHAR, case_id VARCHAR, agency_id VARCHAR,
     interview_date DATE, manifest_row INTEGER, first_seen TIMESTAMP);
+ALTER TABLE recordings ADD COLUMN IF NOT EXISTS case_id_as_written VARCHAR;
+ALTER TABLE recordings ADD COLUMN IF NOT EXISTS agency_id_as_written VARCHAR;
 CREATE TABLE IF NOT EXISTS cases (
     case_id VARCHAR PRIMARY KEY, customer_id VARCHAR, agency_id VARCHAR, amount_due_eur DOUBLE,
     amount_recovered_eur DOUBLE, due_date DATE, paid_date DATE, contract_ended_date DATE,
