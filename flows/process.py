@@ -31,7 +31,7 @@ from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
 from pipeline.privacy.retention import purge_in
-from pipeline.records import Language, Quarantined, Recording, RerunStage, Stage
+from pipeline.records import InputWarning, Language, Quarantined, Recording, RerunStage, Stage
 from pipeline.report.export import export_all
 from pipeline.stages import transcribe as transcribe_stage
 from pipeline.stages.report import agency_report_path, last_run, rebuild_report
@@ -110,7 +110,7 @@ def _transcribe_new(
     transcriber: Any,
     force: bool = False,
     distributed: bool = False,
-) -> tuple[int, int, list[Quarantined]]:
+) -> tuple[int, int, list[Quarantined], list[InputWarning]]:
     """Transcribe what is not stored under the transcript key (everything with `force`).
 
     `distributed`: submit every recording to the flow's task runner (Dask); workers load their
@@ -119,6 +119,7 @@ def _transcribe_new(
     logger = get_run_logger()
     todo = transcribe_stage.pending(store, keys.transcript, recordings, force)
     failed: list[Quarantined] = []
+    warnings: list[InputWarning] = []
     progress = _injected_object("progress") or (lambda stage, i, n: None)
     progress("transcribe", 0, len(todo))
     if distributed:
@@ -135,6 +136,9 @@ def _transcribe_new(
         else:
             stages.save_transcript(store, result)
             checkpoint("transcribed")
+            silent = transcribe_stage.no_customer_speech(recording, result)
+            if silent is not None:
+                warnings.append(silent)
             logger.info(
                 "transcribed %d/%d %s (%.1fs audio, %.1fs)",
                 i,
@@ -144,7 +148,7 @@ def _transcribe_new(
                 result.elapsed_s,
             )
         progress("transcribe", i, len(todo))
-    return len(todo) - len(failed), len(recordings) - len(todo), failed
+    return len(todo) - len(failed), len(recordings) - len(todo), failed, warnings
 
 
 def _outcome(get: Callable[[], Any]) -> Any:
@@ -344,13 +348,15 @@ def process_recordings(
                 )
             recordings, rejected = ingested.recordings, ingested.rejected
             with _timed(timings, "transcribe"):
-                transcribed, cached, failed = _transcribe_new(
+                transcribed, cached, failed, silent = _transcribe_new(
                     store, settings, keys, recordings, transcriber,
                     force="transcribe" in forced, distributed=distributed,
                 )  # fmt: skip
             if failed:
                 rejected = rejected + failed
                 store.add_quarantine(run_id, failed)
+            if silent:
+                store.add_warnings(run_id, silent)
             results = _analyse(
                 store, settings, keys, embedder, run_id, forced, timings, notice, report_language
             )
@@ -359,7 +365,7 @@ def process_recordings(
             "recordings": len(recordings),
             "skipped_erased": ingested.skipped_erased,
             "cases": ingested.cases,
-            "warnings": [w.__dict__ for w in ingested.warnings],
+            "warnings": [w.__dict__ for w in ingested.warnings + silent],
             "language_mismatch": store.language_mismatches(keys.transcript),
             "transcribed": transcribed,
             "cached": cached,

@@ -258,3 +258,37 @@ def test_ids_are_normalised_and_suspicious_rows_warned_about(batch, tmp_path):
                       FakeTranscriber(TEXTS))  # fmt: skip
     assert any("same audio was stored as a.wav of case K1" in w["message"]
                for w in second["warnings"])  # fmt: skip
+
+
+def test_a_silent_customer_channel_is_flagged_and_left_out_of_the_rates(batch, tmp_path):
+    import numpy as np
+
+    from tests.conftest import bursts, write_wav
+
+    left = bursts([1, 0, 0, 0, 1, 0, 0, 0])
+    write_wav(batch["recordings"] / "b.wav", np.stack([left, np.zeros_like(left)]))  # AG2's only
+    data = tmp_path / "data"
+    summary = run_flow(batch, data, FakeTranscriber(TEXTS))
+    flagged = [w for w in summary["warnings"] if "no customer speech" in w["message"]]
+    assert [w["source"] for w in flagged] == ["b.wav"]
+    with Store(data, read_only=True) as store:
+        card = store.latest_scorecard().set_index("agency_id")
+        assert store.warnings(summary["run_id"])["message"].str.contains("b.wav").any()
+    assert card.loc["AG2", "interviews"] == 0 and pd.isna(card.loc["AG2", "threatened_rate"])
+    assert card.loc["AG1", "interviews"] == 2
+
+
+def test_with_the_interviewer_channel_silent_the_script_is_never_the_customers():
+    from pipeline.asr.roles import ScriptMatcher, assign_stereo
+    from pipeline.records import Segment
+
+    matcher = ScriptMatcher((QUESTION, FOLLOW_UP), 0.45)
+    customer_channel = [Segment(0, 2, QUESTION), Segment(3, 5, "Mi hanno minacciato.")]
+    roles = assign_stereo({0: [], 1: customer_channel}, {0: "interviewer", 1: "customer"}, matcher)
+    assert [s.role for s in roles] == ["interviewer", "customer"]
+    both = assign_stereo(
+        {0: [Segment(0, 2, QUESTION)], 1: [Segment(3, 5, FOLLOW_UP)]},
+        {0: "interviewer", 1: "customer"},
+        matcher,
+    )
+    assert [s.role for s in both] == ["interviewer", "customer"]  # channels decide when both speak

@@ -77,14 +77,27 @@ class ScriptMatcher:
 
 
 def assign_stereo(
-    segments_by_channel: dict[int, list[Segment]], channel_roles: dict[int, Role]
+    segments_by_channel: dict[int, list[Segment]],
+    channel_roles: dict[int, Role],
+    matcher: ScriptMatcher | None = None,
 ) -> list[Segment]:
-    """Tag each channel's segments with the role the config maps it to, sorted by time."""
+    """Tag each channel's segments with the role the config maps it to, sorted by time.
+
+    With the interviewer's channel silent (a dead line, both voices mixed on the other one),
+    the script heard on the customer's channel is the interviewer's, never the customer's.
+    """
     tagged = [
         replace(seg, role=channel_roles.get(channel, "unknown"), channel=channel)
         for channel, segments in segments_by_channel.items()
         for seg in segments
     ]
+    if matcher is not None and not any(s.role == "interviewer" for s in tagged):
+        tagged = [
+            replace(s, role="interviewer")
+            if s.role == "customer" and matcher.role(s.text) == "interviewer"
+            else s
+            for s in tagged
+        ]
     return sorted(tagged, key=lambda s: (s.start, s.channel or 0))
 
 

@@ -11,7 +11,7 @@ from pipeline.asr.roles import ScriptMatcher, assign_mono, assign_stereo, to_tur
 from pipeline.asr.transcribe import Transcriber, make_transcriber
 from pipeline.config import Settings, load_yaml
 from pipeline.privacy.redact import Pseudonyms, Redactor
-from pipeline.records import Quarantined, Recording, Segment, Transcript
+from pipeline.records import InputWarning, Quarantined, Recording, Segment, Transcript
 from pipeline.store import Store
 
 
@@ -25,15 +25,15 @@ def transcribe_audio(
     """
     audio = decode(path, settings.asr.max_duration_s)
     channel_roles = settings.roles.stereo_channels
+    questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
+    matcher = ScriptMatcher(questions, settings.roles.script_similarity)
     if audio.channels == 2 and channel_roles:
         by_channel = {
             ch: transcriber.transcribe(audio.samples[ch], settings.language)
             for ch in sorted(channel_roles)
             if ch < audio.channels
         }
-        return audio, assign_stereo(by_channel, dict(channel_roles))
-    questions = tuple(load_yaml(settings.interview_file).get("questions") or [])
-    matcher = ScriptMatcher(questions, settings.roles.script_similarity)
+        return audio, assign_stereo(by_channel, dict(channel_roles), matcher)
     return audio, assign_mono(transcriber.transcribe(audio.mono(), settings.language), matcher)
 
 
@@ -97,3 +97,16 @@ def pending(
 def unusable(recording: Recording, error: AudioError) -> Quarantined:
     """The quarantine entry of a recording whose audio cannot be transcribed."""
     return Quarantined("transcribe", recording.file, str(error), recording.manifest_row)
+
+
+def no_customer_speech(recording: Recording, transcript: Transcript) -> InputWarning | None:
+    """A warning when a recording holds no customer words: it is left out of every rate."""
+    if any(s.role == "customer" and s.text.strip() for s in transcript.segments):
+        return None
+    return InputWarning(
+        "transcribe",
+        recording.file,
+        f"{recording.file}: no customer speech (silent customer channel, truncated or empty "
+        "recording); left out of the rates, never counted as a neutral interview",
+        recording.manifest_row,
+    )

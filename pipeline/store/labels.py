@@ -30,10 +30,15 @@ class LabelsMixin(StoreBase):
         self._replace("interview_labels", where, params, interview)
 
     def interview_labels(self, classify_key: str) -> pd.DataFrame:
-        """Interview labels under one classify key, joined to their recording's metadata."""
+        """Interview labels under one classify key, joined to their recording's metadata.
+
+        Interviews without a customer utterance (silent channel, truncated file) are left out:
+        they are not neutral interviews, they are no interview at all.
+        """
         return self.query(
             "SELECT i.*, r.agency_id, r.case_id, r.interview_date, r.file FROM interview_labels i "
-            "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? ORDER BY r.file",
+            "JOIN recordings r USING (recording_id) WHERE i.classify_key = ? "
+            "AND i.n_utterances > 0 ORDER BY r.file",
             [classify_key],
         )
 
