@@ -11,6 +11,7 @@ unusable input (every `pipeline.errors.AscoltoError`, printed here as one red li
 
 from __future__ import annotations
 
+import errno
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from typer._click import Context
 
 __all__ = ["app"]
+# Failures of the machine, not of ascolto: said in one line, like an AscoltoError.
+_ENVIRONMENT_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
 
 
 class AscoltoGroup(TyperGroup):
@@ -36,6 +39,17 @@ class AscoltoGroup(TyperGroup):
         except AscoltoError as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a full disk, a read-only folder, no permission
+            if not isinstance(exc.errno, int) or exc.errno not in _ENVIRONMENT_ERRORS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.secho(
+                f"error: {where}{exc.strerror}; nothing already stored was lost (free space, or "
+                "choose a writable --data-dir / --output)",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(

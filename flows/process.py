@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, get_args
 
@@ -59,7 +58,12 @@ def transcribe_task(
     value, and it must not drag that module's globals (loggers, locks) along. A worker builds
     its transcriber from the settings; the model loads once per process (cached).
     """
-    return stages.transcribe_recording(recording, settings, transcript_key, transcriber)
+    # Unusable audio is an outcome, not a task failure: Prefect would log an ERROR with a
+    # traceback for every rejected file. The flow quarantines it with the reason.
+    try:
+        return stages.transcribe_recording(recording, settings, transcript_key, transcriber)
+    except AudioError as exc:
+        return exc
 
 
 # Model objects swapped in by `use_models`. They are not flow parameters on purpose: Prefect
@@ -124,12 +128,9 @@ def _transcribe_new(
     progress("transcribe", 0, len(todo))
     if distributed:
         futures = transcribe_task.map(todo, unmapped(settings), unmapped(keys.transcript))
-        results = (_outcome(future.result) for future in futures)
+        results = (future.result() for future in futures)
     else:
-        results = (
-            _outcome(partial(transcribe_task, r, settings, keys.transcript, transcriber))
-            for r in todo
-        )
+        results = (transcribe_task(r, settings, keys.transcript, transcriber) for r in todo)
     for i, (recording, result) in enumerate(zip(todo, results, strict=True), 1):
         if isinstance(result, AudioError):
             failed.append(transcribe_stage.unusable(recording, result))
@@ -149,14 +150,6 @@ def _transcribe_new(
             )
         progress("transcribe", i, len(todo))
     return len(todo) - len(failed), len(recordings) - len(todo), failed, warnings
-
-
-def _outcome(get: Callable[[], Any]) -> Any:
-    """A transcript, or the AudioError that quarantines its recording."""
-    try:
-        return get()
-    except AudioError as exc:
-        return exc
 
 
 @contextmanager

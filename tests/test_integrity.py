@@ -292,3 +292,36 @@ def test_with_the_interviewer_channel_silent_the_script_is_never_the_customers()
         matcher,
     )
     assert [s.role for s in both] == ["interviewer", "customer"]  # channels decide when both speak
+
+
+def test_one_line_errors_for_a_busy_store_and_an_apostrophe_in_a_path(batch, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    data = tmp_path / "data"
+    run_flow(batch, data, FakeTranscriber(TEXTS))
+    runner = CliRunner()
+    quoted = tmp_path / "dell'agenzia"
+    exported = runner.invoke(app, ["export", "-o", str(quoted), "--format", "parquet",
+                                   "--data-dir", str(data)])  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert (quoted / "interviews.parquet").stat().st_size > 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); time.sleep(60)", str(data / "ascolto.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        busy = runner.invoke(app, ["export", "-o", str(tmp_path / "out"), "--data-dir", str(data)])
+        assert busy.exit_code == 2 and "being written by another process" in busy.output
+        assert "Traceback" not in busy.output and time.monotonic() - started < 30
+    finally:
+        holder.kill()
+        holder.wait()

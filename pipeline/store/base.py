@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.errors import NoStore
+from pipeline.errors import AscoltoError, NoStore
 from pipeline.faults import checkpoint
 
 STORE_FILE = "ascolto.duckdb"
@@ -23,6 +23,10 @@ def require_store(data_dir: Path) -> None:
         raise NoStore(
             f"no ascolto store in {data_dir} (pass the --data-dir used with `ascolto run`)"
         )
+
+
+class StoreBusy(AscoltoError, RuntimeError):
+    """Another process holds the DuckDB file (DuckDB admits one writer, no reader beside it)."""
 
 
 def now() -> datetime:
@@ -44,7 +48,15 @@ class StoreBase:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir = data_dir
         self.path = data_dir / STORE_FILE
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            raise StoreBusy(
+                f"the store {self.path} is being written by another process (an ascolto run or "
+                "a notebook holding it open); wait for it to finish and try again"
+            ) from None
         if not read_only:
             self.con.execute(resources.files("pipeline.store").joinpath("schema.sql").read_text())
 
