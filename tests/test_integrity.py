@@ -325,3 +325,52 @@ def test_one_line_errors_for_a_busy_store_and_an_apostrophe_in_a_path(batch, tmp
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_copied_data_directory_runs_elsewhere_and_forget_on_it_spares_the_original(
+    tmp_path, monkeypatch
+):
+    import shutil
+
+    from pipeline.privacy.retention import forget_in
+    from tests.conftest import bursts
+
+    rec = tmp_path / "recordings"
+    rec.mkdir()
+    rows, cases = [], []
+    for i in range(12):
+        write_wav_mono(rec / f"r{i:02d}.wav", bursts([1, 0] * 5, freq=200.0 + 10 * i))
+        agency = f"AG{i % 3 + 1}"
+        rows.append({"file": f"r{i:02d}.wav", "case_id": f"K{i}", "agency_id": agency,
+                     "interview_date": f"2026-09-{i + 1:02d}", "consent": "yes"})  # fmt: skip
+        cases.append(case_row(f"K{i}", agency, 100 + i, 50 * (i % 3)))
+    config = tmp_path / "config.yaml"
+    config.write_text("topics:\n  min_utterances: 10\n", encoding="utf-8")
+    first = {"recordings": rec, "manifest": write_csv(tmp_path / "m1.csv", rows[:10]),
+             "cases": write_csv(tmp_path / "c.csv", cases)}  # fmt: skip
+    texts = [QUESTION, "ho parlato con un operatore della pratica", FOLLOW_UP,
+             "mi hanno trattato con rispetto e gentilezza"]  # fmt: skip
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    summary = run_flow(first, Path("data"), _PerRecording(texts), config=config)  # relative
+    assert summary["topics_fitted"]
+    original = work / "data"
+    models = sorted((original / "topics").iterdir())
+    assert models
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    monkeypatch.chdir(tmp_path)  # a scheduler starts from another directory
+    more = first | {"manifest": write_csv(tmp_path / "m2.csv", rows)}
+    again = run_flow(more, copy, _PerRecording(texts), config=config)
+    assert again["transcribed"] == 2 and again["topics_assigned"] > 0
+    forget_in(copy, case_id="K0")  # K0 is in the topic model: the copy's model goes
+    assert sorted((original / "topics").iterdir()) == models  # the original's stays
+    later = run_flow(more, original, _PerRecording(texts), config=config)
+    assert later["transcribed"] == 2 and later["topics_assigned"] > 0
+
+
+def write_wav_mono(path, samples):
+    from tests.conftest import write_wav
+
+    return write_wav(path, samples[None, :])
