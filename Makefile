@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput report-screenshot
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput bench-erasure report-screenshot
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ bench-pii: install  ## redaction precision/recall -> benchmarks/results/pii.json
 
 bench-throughput: install  ## hours of audio per wall hour, local vs --dask local:2 -> benchmarks/results/throughput.json
 	$(BIN)/python benchmarks/throughput.py
+
+bench-erasure: install  ## forget on a 10,000-interview store, compaction apart -> benchmarks/results/erasure.json
+	$(BIN)/python benchmarks/erasure.py
 
 demo-data: install  ## regenerate demo/ (needs Debian's festival festvox-italp16k festvox-itapc16k)
 	$(BIN)/python scripts/make_demo.py --out demo
