@@ -46,15 +46,11 @@ def words(text: str) -> list[str]:
     return re.findall(r"[\wàèéìòù]+", text.replace("'", " "))
 
 
-def word_errors(reference: list[str], hypothesis: list[str]) -> int:
-    """Levenshtein distance between two word lists (substitutions, insertions, deletions)."""
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref in enumerate(reference, 1):
-        current = [i] + [0] * len(hypothesis)
-        for j, hyp in enumerate(hypothesis, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref != hyp))
-        previous = current
-    return previous[-1]
+def word_error_rate(references: list[list[str]], hypotheses: list[list[str]]) -> float:
+    """Corpus WER (jiwer): word edits over all files divided by all reference words, 4 decimals."""
+    import jiwer
+
+    return round(jiwer.wer([" ".join(r) for r in references], [" ".join(h) for h in hypotheses]), 4)
 
 
 def _references(n: int) -> list[tuple[str, str]]:
@@ -130,12 +126,9 @@ def main() -> None:
             results[name] = {"error": proc.stderr.strip().splitlines()[-1:]}
             continue
         result = json.loads(proc.stdout.strip().splitlines()[-1])
-        ref_words = [words(text) for _, text in references]
-        errors = sum(
-            word_errors(ref, words(result["texts"][f]))
-            for ref, f in zip(ref_words, files, strict=True)
+        result["wer"] = word_error_rate(
+            [words(text) for _, text in references], [words(result["texts"][f]) for f in files]
         )
-        result["wer"] = round(errors / sum(len(r) for r in ref_words), 4)
         results[name] = result
     summary = _ratios(results)
     report = {

@@ -1,9 +1,13 @@
-"""One writer per data directory: a lock file holding the pid of the run that owns it.
+"""One writer per data directory: an OS file lock, and a note saying who holds it.
 
 DuckDB already refuses a second writer, but with a bare I/O error in the middle of a run. The
 lock is taken before anything is read or written, so a second `ascolto run` (or `forget`,
-`purge`) on the same data directory stops at once with a message saying who holds it. A lock left
-by a process that died (kill -9, power cut) is taken over.
+`purge`) on the same data directory stops at once with a message saying who holds it.
+The lock is filelock's native lock (flock) on `.ascolto.lock`: the kernel releases it when its
+process ends however it ends (kill -9, power cut), so a dead run's lock is simply taken. The
+lock file stays in place (waiters must share its inode); `.ascolto.lock.json` beside it names
+the holder (pid, action, since) for the refusal and for `ascolto status`, written once the lock
+is held and removed before it is released.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from pipeline.errors import AscoltoError
 
 LOCK_NAME = ".ascolto.lock"
+HOLDER_NAME = ".ascolto.lock.json"
 
 
 class DataDirError(AscoltoError, RuntimeError):
@@ -46,44 +53,52 @@ def _holder(path: Path) -> dict:
 
 
 def live_holder(data_dir: Path) -> dict | None:
-    """Who holds the data directory now (pid, action, since), or None when nobody alive does."""
-    holder = _holder(data_dir / LOCK_NAME)
+    """Who holds the data directory now (pid, action, since), or None when nobody alive does.
+
+    Read from the holder's note without touching the lock, so `ascolto status` stays read-only;
+    a note left by a killed run names a dead pid and counts as nobody.
+    """
+    holder = _holder(data_dir / HOLDER_NAME)
     pid = int(holder.get("pid", 0) or 0)
     return holder if pid and _alive(pid) else None
 
 
 @contextmanager
 def data_dir_lock(data_dir: Path, action: str = "run") -> Iterator[Path]:
-    """Hold the data directory's lock for the duration of the block."""
-    path = data_dir / LOCK_NAME
+    """Hold the data directory's lock for the duration of the block; yields the holder's note.
+
+    Another holder, in this process or another, is refused at once (no waiting).
+    """
+    note = data_dir / HOLDER_NAME
     me = {"pid": os.getpid(), "action": action, "since": datetime.now(UTC).isoformat()}
-    for _ in range(2):  # second try after removing a stale lock
-        try:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(path)
-            pid = int(holder.get("pid", 0) or 0)
-            if pid and pid != os.getpid() and _alive(pid):
-                raise DataDirLocked(
-                    f"{data_dir} is in use by another ascolto {holder.get('action', 'run')} "
-                    f"(pid {pid}, since {holder.get('since', '?')}); wait for it to finish, or "
-                    "use another --data-dir"
-                ) from None
-            path.unlink(missing_ok=True)  # stale: its process is gone
-            continue
-        except OSError as exc:  # read-only file system, no permission, not a folder
-            raise DataDirError(
-                f"cannot write to the data directory {data_dir} ({exc.strerror}); "
-                "choose a writable --data-dir"
-            ) from None
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(me, fh)
-        break
-    else:
-        raise DataDirLocked(f"could not take the lock {path}; remove it if no run is active")
+    lock = FileLock(data_dir / LOCK_NAME, thread_local=False)
     try:
-        yield path
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire(blocking=False)
+    except Timeout:
+        holder = _holder(note)  # none yet (or a dead run's) only just before the holder writes it
+        raise DataDirLocked(
+            f"{data_dir} is in use by another ascolto {holder.get('action', 'run')} "
+            f"(pid {holder.get('pid', '?')}, since {holder.get('since', '?')}); wait for it to "
+            "finish, or use another --data-dir"
+        ) from None
+    except OSError as exc:  # read-only file system, no permission, not a folder
+        raise _unwritable(data_dir, exc) from None
+    try:
+        try:
+            note.write_text(json.dumps(me), encoding="utf-8")
+        except OSError as exc:
+            raise _unwritable(data_dir, exc) from None
+        yield note
     finally:
-        if _holder(path).get("pid") == me["pid"]:
-            path.unlink(missing_ok=True)
+        try:
+            note.unlink(missing_ok=True)
+        finally:
+            lock.release()
+
+
+def _unwritable(data_dir: Path, exc: OSError) -> DataDirError:
+    return DataDirError(
+        f"cannot write to the data directory {data_dir} ({exc.strerror}); "
+        "choose a writable --data-dir"
+    )

@@ -21,34 +21,30 @@ Full definitions and the reasoning behind them: docs/metrics.md.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from pipeline.config import ScoringConfig
 
-Z95 = 1.959964
 
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float | None, float | None]:
-    """95% Wilson score interval of a proportion; (None, None) when n is 0."""
+def wilson(successes: int, n: int) -> tuple[float | None, float | None]:
+    """95% Wilson score interval of a proportion (statsmodels); (None, None) when n is 0."""
     if n == 0:
         return None, None
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(successes, n, alpha=0.05, method="wilson")
+    return max(0.0, float(low)), min(1.0, float(high))
 
 
 def mean_interval(values: pd.Series) -> tuple[float | None, float | None]:
-    """95% t-interval of a mean; (None, None) with fewer than two values."""
+    """95% t-interval of a mean (scipy); (None, None) with fewer than two values."""
     values = values.dropna().astype(float)
     if len(values) < 2:
         return None, None
     from scipy import stats
 
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean() - half), float(values.mean() + half)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    return float(low), float(high)
 
 
 def _rate(name: str, mask: pd.Series) -> dict[str, float | None]:

@@ -208,24 +208,36 @@ def _tiny_corpus() -> list[Example]:
 
 @pytest.fixture(scope="module")
 def tiny_heads(tmp_path_factory):
+    """(folder, meta, the heads as trained, in memory, before they were saved)."""
+    from pipeline.classify import heads as heads_module
     from pipeline.classify.train import train_and_save
 
     folder = tmp_path_factory.mktemp("heads")
     corpus = _tiny_corpus()
-    meta = train_and_save(
-        corpus[:200],
-        corpus[200:],
-        load_taxonomy(THEMES),
-        FakeEmbedder(),
-        SETTINGS.embed,
-        SETTINGS.classify,
-        folder,
-    )
-    return folder, meta
+    trained = []
+    save = heads_module.save_heads
+
+    def keep_and_save(heads, into):
+        trained.append(heads)
+        save(heads, into)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(heads_module, "save_heads", keep_and_save)
+        meta = train_and_save(
+            corpus[:200],
+            corpus[200:],
+            load_taxonomy(THEMES),
+            FakeEmbedder(),
+            SETTINGS.embed,
+            SETTINGS.classify,
+            folder,
+        )
+    (heads,) = trained
+    return folder, meta, heads
 
 
 def test_training_writes_safe_heads_a_card_and_dev_metrics(tiny_heads):
-    folder, meta = tiny_heads
+    folder, meta, _ = tiny_heads
     assert sorted(p.name for p in folder.iterdir()) == ["MODEL_CARD.md", "heads.json", "heads.npz"]
     with np.load(folder / "heads.npz", allow_pickle=False) as arrays:
         assert all(arrays[name].dtype == np.float32 for name in arrays.files)
@@ -236,24 +248,49 @@ def test_training_writes_safe_heads_a_card_and_dev_metrics(tiny_heads):
     assert str(meta["dev"]["sentiment_macro_f1"]) in card
 
 
-def test_heads_reload_and_predict_like_the_trained_ones(tiny_heads):
-    from pipeline.classify.heads import load_heads
+def test_heads_reload_and_predict_like_the_trained_ones(tiny_heads, tmp_path):
+    from pipeline.classify.evaluate import evaluate
+    from pipeline.classify.heads import ARRAYS, load_heads, save_heads
 
-    folder, _ = tiny_heads
+    folder, meta, trained = tiny_heads
     config = SETTINGS.classify.model_copy(update={"heads": folder})
     settings = SETTINGS.model_copy(update={"classify": config})
     classifier = make_classifier(settings, FakeEmbedder())
     assert classifier.embedder_id == FakeEmbedder.model_id  # the matching embedder is reused
-    assert classifier.heads is load_heads(folder)
-    label = classifier.classify("mi ha urlato contro e mi ha minacciato con l'avvocato")
-    assert label.sentiment in ("positive", "neutral", "negative")
+    reloaded = classifier.heads
+    assert reloaded is load_heads(folder) and reloaded is not trained
     assert classifier_fingerprint(settings) != classifier_fingerprint(SETTINGS)
+    # The arrays read back are the trained ones as stored: float32, not a value changed.
+    for name in ARRAYS:
+        stored = getattr(reloaded, name)
+        assert stored.dtype == np.float32, name
+        np.testing.assert_array_equal(stored, np.asarray(getattr(trained, name), np.float32), name)
+    assert (
+        reloaded.codes == trained.codes and reloaded.meta["emb_scale"] == trained.meta["emb_scale"]
+    )
+    # They predict what the trained heads predict (up to float32 rounding of the weights) ...
+    dev = _tiny_corpus()[200:]
+    analyses = [a for a in classifier.matcher.analyze_many([e.text for e in dev]) if not a.skipped]
+    vectors = FakeEmbedder().embed([a.text for a in analyses])
+    for got, want in zip(
+        reloaded.probabilities(analyses, vectors),
+        trained.probabilities(analyses, vectors),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+    # ... give the dev figures measured when they were trained ...
+    measured = {k: v for k, v in meta["dev"].items() if k not in ("statements", "calibration")}
+    assert evaluate(dev, classifier) == measured
+    # ... and saved again and loaded back, exactly the same predictions.
+    save_heads(load_heads.__wrapped__(folder), tmp_path / "again")  # a fresh copy, not the cached
+    again = load_heads(tmp_path / "again")
+    assert again.predict(analyses, vectors) == reloaded.predict(analyses, vectors)
 
 
 def test_tampered_or_missing_heads_are_refused_with_the_fix(tiny_heads, tmp_path):
     from pipeline.classify.heads import load_heads
 
-    folder, _ = tiny_heads
+    folder, _, _ = tiny_heads
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in ("heads.json", "heads.npz"):

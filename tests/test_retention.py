@@ -15,8 +15,8 @@ TEXTS = [QUESTION, "Mi hanno minacciato con l'avvocato.", FOLLOW_UP, "Poi abbiam
 runner = CliRunner()
 
 
-def _run(batch, data, fake=None):
-    return run_flow(batch, data, fake or FakeTranscriber(TEXTS))
+def _run(batch, data, fake=None, config=None):
+    return run_flow(batch, data, fake or FakeTranscriber(TEXTS), config=config)
 
 
 def _rows_mentioning(store: Store, recording_id: str, case_id: str) -> dict[str, int]:
@@ -37,16 +37,19 @@ def _rows_mentioning(store: Store, recording_id: str, case_id: str) -> dict[str,
 
 def test_forget_case_erases_every_derived_row_and_stays_erased(batch, tmp_path):
     data = tmp_path / "data"
-    _run(batch, data)
+    config = tmp_path / "config.yaml"  # topics fitted on this small batch, so one model holds K1
+    config.write_text("topics:\n  min_utterances: 2\n", encoding="utf-8")
+    _run(batch, data, config=config)
     with Store(data) as store:
         subject = store.query("SELECT recording_id FROM recordings WHERE case_id = 'K1'")
         recording_id = subject["recording_id"].iloc[0]
-        assert _rows_mentioning(store, recording_id, "K1")  # the check can see the subject
+        before = _rows_mentioning(store, recording_id, "K1")
+        assert before and "topic_assignments.recording_id" in before  # the check sees the subject
         deletion = forget(store, data, case_id="K1")
         assert _rows_mentioning(store, recording_id, "K1") == {}
         audit = store.query("SELECT * FROM deletions")
         others = store.query("SELECT count(*) AS n FROM recordings")["n"].iloc[0]
-    assert deletion.recordings == 1 and deletion.cases == 1 and deletion.topic_models >= 0
+    assert deletion.recordings == 1 and deletion.cases == 1 and deletion.topic_models == 1
     assert list(audit["action"]) == ["forget-case"] and audit["total_rows"].iloc[0] > 5
     assert "K1" not in audit.to_csv()  # the audit row names no subject
     assert others == 2
@@ -54,7 +57,7 @@ def test_forget_case_erases_every_derived_row_and_stays_erased(batch, tmp_path):
     assert "withdrawn" in report
 
     fake = FakeTranscriber(TEXTS)
-    again = _run(batch, data, fake)  # same manifest: the erased case must not come back
+    again = _run(batch, data, fake, config)  # same manifest: the erased case must not come back
     assert again["skipped_erased"] == 1 and again["transcribed"] == 0
     with Store(data, read_only=True) as store:
         assert _rows_mentioning(store, recording_id, "K1") == {}
@@ -104,6 +107,6 @@ def test_purge_cli_uses_the_configured_retention(batch, tmp_path):
     _run(batch, data)
     config = tmp_path / "short.yaml"
     config.write_text("retention:\n  days: 1\n", encoding="utf-8")
-    result = runner.invoke(app, ["purge", "--data-dir", str(data), "--config", str(config)])
+    result = runner.invoke(app, ["purge", "--data-dir", str(data), "--config", str(config), "--yes"])
     assert result.exit_code == 0, result.output
     assert "erased 3 recordings" in result.output

@@ -17,7 +17,6 @@ Method `rules` is layer 1 alone. Interviewer speech never reaches this module.
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -219,10 +218,10 @@ def _cue_sentiment(analysis: Analysis, polarity: dict[str, str]) -> dict[str, fl
         "neutral": 1.0,
         "negative": 2 * (negative - positive),
     }
-    top = max(logits.values())
-    exp = {k: math.exp(v - top) for k, v in logits.items()}
-    total = sum(exp.values())
-    return {k: round(v / total, 4) for k, v in exp.items()}
+    from scipy.special import softmax
+
+    probabilities = softmax(list(logits.values()))
+    return {k: round(float(p), 4) for k, p in zip(logits, probabilities, strict=True)}
 
 
 def make_classifier(settings: Any, embedder: Embedder | None = None) -> HybridClassifier:

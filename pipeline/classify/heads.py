@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.special import softmax
 
 from pipeline.classify.cues import Analysis
 from pipeline.config import ConfigError, EmbedConfig
@@ -120,13 +121,10 @@ def stack_features(
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # Not scipy.special.expit: on these float32 inputs it differs in the last bit (about one value
+    # in six), which moves rounded theme scores and threshold decisions; the trained heads and the
+    # exported figures are those of this formula.
     return 1.0 / (1.0 + np.exp(-np.clip(x, -30, 30)))
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=1, keepdims=True)
-    e = np.exp(x)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -192,10 +190,10 @@ class Heads:
         """(sentiment (n, 3), calibrated theme probabilities (n, n_themes + 1, last: threatened))."""
         x = self.features(analyses, embeddings)
         themes = _sigmoid(self.platt_a * (x @ self.theme_w + self.theme_b) + self.platt_b)
-        base = _softmax(x @ self.sent_w + self.sent_b)
+        base = softmax(x @ self.sent_w + self.sent_b, axis=1)
         cues = x[:, self.cue_columns].toarray()
         z = stack_features(base, themes[:, : len(self.codes)], self.positive, cues)
-        return _softmax(z @ self.stack_w + self.stack_b), themes
+        return softmax(z @ self.stack_w + self.stack_b, axis=1), themes
 
     @property
     def cue_columns(self) -> slice:

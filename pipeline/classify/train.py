@@ -1,7 +1,7 @@
 """Fit the classifier heads on labelled statements; the dev split is only ever evaluated.
 
-Training rows are doubled with a spoken-style copy (lower case, no punctuation, a filler word)
-because ASR output is messy; a copy always sits in its original's cross-validation fold.
+Training rows are doubled with a spoken-style variant, lower case with no punctuation and a
+filler word, because ASR output is messy; a copy always sits in its original's cross-validation fold.
 Hyper-parameters (regularisation C, embedding scale), Platt calibration, F1-best thresholds and
 the stacked sentiment head are all fitted on out-of-fold predictions of the training set.
 """
@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.special import softmax
 
 from pipeline.classify.cues import CueMatcher
 from pipeline.classify.evaluate import Example
-from pipeline.classify.heads import CUE_EXTRA, Heads, _softmax, feature_matrix, stack_features
+from pipeline.classify.heads import CUE_EXTRA, Heads, feature_matrix, stack_features
 from pipeline.classify.taxonomy import Taxonomy
 from pipeline.config import ClassifyConfig, EmbedConfig
 from pipeline.embed import Embedder
@@ -108,7 +109,7 @@ def train_heads(
     positive = np.array([t.polarity == "positive" for t in taxonomy.themes], dtype=np.float32)
     end = x.shape[1] - N_HASH
     z = stack_features(
-        _softmax(best_sent["_sent_oof"]),
+        softmax(best_sent["_sent_oof"], axis=1),
         oof_p[:, :n],
         positive,
         x[:, end - CUE_EXTRA : end].toarray(),
@@ -258,19 +259,24 @@ def _choose_stack(z: np.ndarray, y: np.ndarray, fold: np.ndarray) -> tuple[float
 
 
 def _f1(predicted: np.ndarray, actual: np.ndarray) -> float:
-    tp = int(((predicted == 1) & (actual == 1)).sum())
-    fp = int(((predicted == 1) & (actual == 0)).sum())
-    fn = int(((predicted == 0) & (actual == 1)).sum())
-    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    """F1 of the positive class (0.0 when there is nothing to find and nothing was found)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(actual, predicted, zero_division=0.0))
 
 
 def _micro_f1(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Micro-F1 of a label matrix (every row-theme decision pooled), to 3 decimals."""
     return round(_f1(predicted.astype(int).ravel(), actual.ravel()), 3)
 
 
 def _macro_f1(predicted: np.ndarray, actual: np.ndarray) -> float:
-    scores = [_f1((predicted == k).astype(int), (actual == k).astype(int)) for k in range(3)]
-    return round(float(np.mean(scores)), 3)
+    """Macro-F1 over the three sentiments (one absent from both sides counts 0), to 3 decimals."""
+    from sklearn.metrics import f1_score
+
+    labels = list(range(len(SENTIMENTS)))
+    f1 = f1_score(actual, predicted, labels=labels, average="macro", zero_division=0.0)
+    return round(float(f1), 3)
 
 
 def calibration_error(probabilities: np.ndarray, outcomes: np.ndarray, bins: int = 10) -> float:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib import resources
 
+from stdnum import luhn
 from stdnum.it import codicefiscale, iva
 
 Span = tuple[int, int]
@@ -170,12 +171,8 @@ def find_iban_it(text: str) -> Iterable[Span]:
 
 
 def luhn_valid(value: str) -> bool:
-    """Payment-card Luhn checksum."""
-    digits = [int(c) for c in re.sub(r"\D", "", value)][::-1]
-    total = sum(
-        d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
-    )
-    return total % 10 == 0
+    """Payment-card Luhn checksum of the digits in `value` (of any script, as `_CARD` finds them)."""
+    return luhn.checksum("".join(str(int(c)) for c in re.findall(r"\d", value))) == 0
 
 
 _CARD = re.compile(r"(?<![\d,.])\d(?:[\s\-]?\d){12,18}(?![\d])")

@@ -60,6 +60,7 @@ def _wait_for_deployments(client, names: list[str], timeout_s: float = 120) -> N
 def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
+    from prefect.exceptions import PrefectHTTPStatusError
 
     data = tmp_path / "data"
     drop = tmp_path / "drop"
@@ -105,8 +106,17 @@ def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings
         )
         assert report.state.is_completed(), report.state
         assert (data / "reports" / "agency-AG01.html").is_file()
-        with pytest.raises(Exception, match="(?i)validation|schema|transcribe"):
+        # The server checks parameters against the flow's schema (enforce_parameter_schema) and
+        # refuses to create the run: 409 Conflict, naming the field and the allowed stages.
+        with pytest.raises(PrefectHTTPStatusError) as refused:
             run_deployment("rerun-stage/rerun-stage", parameters={"stage": "transcribe"}, timeout=0)
+        detail = refused.value.response.json()["detail"]
+        assert refused.value.response.status_code == 409, detail
+        assert "Validation failed for field 'stage'" in detail, detail
+        assert (
+            "'transcribe' is not one of ['embed', 'classify', 'topics', 'scoring', 'report']"
+            in detail
+        )
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         serve.terminate()
