@@ -34,6 +34,7 @@ from pipeline.records import InputWarning, Language, Quarantined, Recording, Rer
 from pipeline.report.export import export_all
 from pipeline.stages import transcribe as transcribe_stage
 from pipeline.stages.report import agency_report_path, last_run, rebuild_report
+from pipeline.stages.snapshot import snapshot as snapshot_stage
 from pipeline.store import STORE_FILE, Store
 
 STAGES: tuple[str, ...] = get_args(Stage)
@@ -46,6 +47,7 @@ topics_task = task(name="topics", cache_policy=NONE)(stages.topics_stage)
 score_task = task(name="scoring", cache_policy=NONE)(stages.score)
 report_task = task(name="report", cache_policy=NONE)(stages.build_report)
 export_task = task(name="export", cache_policy=NONE)(export_all)
+snapshot_task = task(name="snapshot", cache_policy=NONE)(snapshot_stage)
 
 
 @task(name="transcribe", cache_policy=NONE)
@@ -175,8 +177,8 @@ def _clean_temporary_files(data_dir: Path) -> None:
 
     Called under the data directory lock, so no live run is writing them.
     """
-    for folder in (data_dir / "reports", data_dir / "exports"):
-        for leftover in folder.glob(".*.tmp") if folder.is_dir() else ():
+    for folder in (data_dir, data_dir / "reports", data_dir / "exports"):
+        for leftover in folder.glob(".*.tmp*") if folder.is_dir() else ():
             leftover.unlink(missing_ok=True)
 
 
@@ -215,6 +217,9 @@ def _analyse(
         exports = export_task(
             store, data_dir / "exports", "csv", tables=EXPORTED, keys=dataclasses.asdict(keys)
         )
+        snapshot = snapshot_task(
+            store, settings, keys, str(topics["topics_key"]), run_id, scorecard
+        )
     return {
         "keys": dataclasses.asdict(keys),
         "topics_key": str(topics["topics_key"]),
@@ -225,6 +230,7 @@ def _analyse(
         "topics": {k: v for k, v in topics.items() if k != "topics_key"},
         "report": str(report),
         "exports": {name: str(data_dir / "exports" / f"{name}.csv") for name in exports},
+        "snapshot": str(snapshot),
         "agencies": scorecard["agency_id"].tolist(),
         "notice": notice,
         "scorecard": scorecard,

@@ -43,7 +43,10 @@ def mean_interval(values: pd.Series) -> tuple[float | None, float | None]:
         return None, None
     from scipy import stats
 
-    low, high = stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=stats.sem(values))
+    mean, sem = float(values.mean()), float(stats.sem(values))
+    if sem == 0:  # every value equal: scipy rejects a zero scale, the interval is the point
+        return mean, mean
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=sem)
     return float(low), float(high)
 
 

@@ -139,3 +139,13 @@ def test_scorecard_by_month_splits_interviews_and_cases_by_period():
     assert jan.loc["A", "interviews"] == 1 and jan.loc["A", "cases"] == 3  # cases due in January
     assert feb.loc["A", "interviews"] == 1 and feb.loc["A", "cases"] == 0
     assert feb.loc["B", "cases"] == 1 and jan.loc["B", "interviews"] == 1
+
+
+def test_mean_interval_of_equal_values_is_the_point():
+    import pandas as pd
+
+    from pipeline.scoring import mean_interval
+
+    assert mean_interval(pd.Series([50.0, 50.0, 50.0])) == (50.0, 50.0)
+    low, high = mean_interval(pd.Series([40.0, 60.0]))
+    assert low is not None and high is not None and low < 50 < high

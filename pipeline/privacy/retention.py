@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline.errors import AscoltoError
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
-from pipeline.store import Store, require_store
+from pipeline.store import SNAPSHOT_FILE, Store, require_store
 from pipeline.store.erasure import scrub_summary
 
 WITHDRAWN_REPORT = """<!doctype html><meta charset="utf-8"><title>ascolto · report withdrawn</title>
@@ -170,12 +170,14 @@ def _files_to_rewrite(data_dir: Path) -> list[Path]:
     exports = data_dir / "exports"
     found = sorted(exports.glob("*.csv")) + sorted(exports.glob("*.parquet"))
     found += [exports / "run.json"] if (exports / "run.json").is_file() else []
+    found += [data_dir / SNAPSHOT_FILE] if (data_dir / SNAPSHOT_FILE).is_file() else []
     return found + sorted((data_dir / "reports").glob("*.html"))
 
 
 def _rewrite_exports(store: Store, data_dir: Path, identifiers: set[str]) -> list[str]:
     """Export again, from the erased store, every table file the exports folder holds."""
     from pipeline.report.export import TABLES, export_all
+    from pipeline.report.snapshot import publish_snapshot
 
     exports, rewritten = data_dir / "exports", []
     for fmt in ("csv", "parquet"):
@@ -183,6 +185,12 @@ def _rewrite_exports(store: Store, data_dir: Path, identifiers: set[str]) -> lis
         if names:
             export_all(store, exports, fmt, tables=names)
             rewritten += [str(exports / f"{n}.{fmt}") for n in names]
+    last = store.last_completed_run()
+    if (data_dir / SNAPSHOT_FILE).is_file() and "keys" in last and "topics_key" in last:
+        lineage = str(last["topics_key"]).rsplit("-", 1)[0]
+        publish_snapshot(store, last["keys"], str(last["topics_key"]), str(last["run_id"]),
+                         store.topic_names(lineage))  # fmt: skip
+        rewritten.append(str(data_dir / SNAPSHOT_FILE))
     meta = exports / "run.json"
     if meta.is_file():
         cleaned = scrub_summary(json.loads(meta.read_text(encoding="utf-8")), identifiers)

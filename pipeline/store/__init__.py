@@ -11,12 +11,20 @@ from pipeline.store.erasure import Erased, ErasureMixin
 from pipeline.store.inputs import InputsMixin
 from pipeline.store.labels import LabelsMixin
 from pipeline.store.runs import RunsMixin
+from pipeline.store.snapshot import SNAPSHOT_FILE, SnapshotMixin
 from pipeline.store.topics import TopicsMixin
 from pipeline.store.transcripts import TranscriptsMixin
 
 
 class Store(
-    InputsMixin, TranscriptsMixin, LabelsMixin, TopicsMixin, RunsMixin, ErasureMixin, StoreBase
+    InputsMixin,
+    TranscriptsMixin,
+    LabelsMixin,
+    TopicsMixin,
+    RunsMixin,
+    ErasureMixin,
+    SnapshotMixin,
+    StoreBase,
 ):
     """A DuckDB file under the data directory (`ascolto.duckdb`); see the module docstring."""
 
@@ -24,4 +32,4 @@ class Store(
         return self
 
 
-__all__ = ["STORE_FILE", "Erased", "Store", "now", "require_store"]
+__all__ = ["SNAPSHOT_FILE", "STORE_FILE", "Erased", "Store", "now", "require_store"]
