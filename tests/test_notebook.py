@@ -25,3 +25,5 @@ def test_explore_notebook_runs_on_a_fresh_store(batch, tmp_path, monkeypatch):
     assert "theme" in namespace["theme_share"].index.name
     chart = namespace["fig"]
     assert sorted(chart.data[0].text) == ["AG1", "AG2"] and chart.data[0].error_y.array is not None
+    monthly = namespace["monthly"]
+    assert monthly["interviews"].sum() == 3 and set(monthly["threatened_share"]) == {1.0}

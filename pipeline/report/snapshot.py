@@ -24,14 +24,17 @@ def publish_snapshot(
     run's).
     """
     info = store.topic_info(topics_key, order="topic_id")
+    labels = [
+        names.get(int(t), str(x)) for t, x in zip(info["topic_id"], info["label"], strict=True)
+    ]
     topics = pd.DataFrame(
         {
-            "topic_id": info["topic_id"].astype("int64"),
-            "label": [names.get(int(t), str(lab)) for t, lab in zip(info["topic_id"], info["label"], strict=True)],
-            "size": info["size"].astype("int64"),
-            "top_words": info["top_words"].astype(str),
+            "topic_id": pd.Series(info["topic_id"], dtype="int64"),
+            "label": pd.Series(labels, dtype="string"),
+            "size": pd.Series(info["size"], dtype="int64"),
+            "top_words": pd.Series(info["top_words"], dtype="string"),
         }
-    )  # fmt: skip
+    )
     agencies = _typed(store.latest_scorecard() if scorecard is None else scorecard)
     about = pd.DataFrame(
         [
