@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -57,12 +58,20 @@ class RunOptions:
 
 
 def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice: str = "") -> None:
+    # Say something before the slow imports (Prefect, a temporary server, the models).
+    if not opts.log_json:  # JSON logs: every line on stderr is a JSON object
+        typer.echo(
+            f"ascolto: processing {manifest.name} into {opts.data_dir} (starting...)", err=True
+        )
     prepare_prefect(opts.verbose, opts.log_json)
     from flows.service import check_prefect_api
 
     check_prefect_api()
-    with _progress(enabled=not opts.log_json) as progress:
-        summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
+    try:
+        with _progress(enabled=not opts.log_json) as progress:
+            summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
+    except KeyboardInterrupt:
+        _interrupted(opts.data_dir)
     _print_summary(summary)
     if summary["quarantined"]:
         raise typer.Exit(1)
@@ -76,7 +85,7 @@ def _run_flow(
     notice: str,
     progress: Callable[[str, int, int], None],
 ) -> dict[str, Any]:
-    from flows.process import process_recordings, reporting_progress
+    from flows.process import distributing, process_recordings, reporting_progress
     from flows.service import dask_task_runner, shared_prefect_api
 
     flow_fn = process_recordings
@@ -84,28 +93,41 @@ def _run_flow(
         if opts.dask:
             flow_fn = process_recordings.with_options(task_runner=dask_task_runner(opts.dask))
             stack.enter_context(shared_prefect_api())
+            stack.enter_context(distributing())
         stack.enter_context(reporting_progress(progress))
         return flow_fn(
             recordings_dir=recordings,
             manifest=manifest,
             cases=cases,
             data_dir=opts.data_dir,
-            config=opts.config,
+            config=opts.config or "",
             notice=notice,
-            from_stage=opts.from_stage,
-            agencies=opts.agencies or None,
-            since=opts.since,
-            until=opts.until,
-            report_language=opts.lang,
-            distributed=bool(opts.dask),
+            from_stage=opts.from_stage or "none",
+            agencies=tuple(opts.agencies or ()),
+            since=opts.since or "",
+            until=opts.until or "",
+            report_language=opts.lang or "config",
         )
+
+
+def _interrupted(data_dir: Path) -> NoReturn:
+    """Ctrl+C: say what was kept and leave at once (every store write is a transaction)."""
+    typer.secho(
+        f"interrupted: every transcript and label already written to {data_dir} is kept; run the "
+        "same command again to continue from there",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )
+    sys.stderr.flush()
+    sys.stdout.flush()
+    # Prefect's shutdown (its temporary server, task threads) takes a minute and prints pages of
+    # tracebacks; nothing of ours is left to clean: the lock is released by the OS.
+    os._exit(130)
 
 
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar on an interactive terminal (nothing in pipes, CI or JSON logs)."""
-    import sys
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -144,11 +166,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"skipped {summary['skipped_erased']} recordings erased earlier (forget/purge); "
             "remove them from the manifest to silence this"
         )
-    topics = (
-        "fitted"
-        if summary["topics_fitted"]
-        else f"kept, {summary.get('topics_assigned', 0)} new utterances assigned"
-    )
+    found = summary.get("topics") or {}
+    if summary["topics_fitted"]:
+        topics = f"fitted ({found.get('n_topics', '?')} topics)"
+    elif found.get("note"):
+        topics = f"none: {found['note']}"
+    else:
+        topics = f"kept, {summary.get('topics_assigned', 0)} new utterances assigned"
     typer.echo(f"classified {summary['classified']} new interviews; topics {topics}")
     for item in summary["quarantined"]:
         where = f"{item['source']}" + (f" row {item['row']}" if item["row"] else "")
@@ -223,9 +247,7 @@ def demo(
                       lang, dask, log_json)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="ascolto-demo-") as tmp:
         if limit is not None:
-            lines = manifest.read_text(encoding="utf-8").splitlines()
-            manifest = Path(tmp) / "manifest.csv"
-            manifest.write_text("\n".join(lines[: limit + 1]) + "\n", encoding="utf-8")
+            manifest = _across_agencies(manifest, limit, Path(tmp) / "manifest.csv")
         _run(
             DEMO_DIR / "recordings",
             manifest,
@@ -233,6 +255,22 @@ def demo(
             opts,
             notice=SYNTHETIC_NOTICE,
         )
+
+
+def _across_agencies(manifest: Path, limit: int, out: Path) -> Path:
+    """The first `limit` demo rows taken in turn from each agency, so every agency has a peer."""
+    header, *rows = manifest.read_text(encoding="utf-8").splitlines()
+    agency = header.split(",").index("agency_id")
+    queues: dict[str, list[str]] = {}
+    for row in rows:
+        queues.setdefault(row.split(",")[agency], []).append(row)
+    picked: list[str] = []
+    while len(picked) < min(limit, len(rows)):
+        for queue in queues.values():
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    out.write_text("\n".join([header, *picked]) + "\n", encoding="utf-8")
+    return out
 
 
 def rerun(
@@ -257,13 +295,16 @@ def rerun(
 
     require_store(data_dir)
     check_prefect_api()
-    summary = rerun_stage(stage, data_dir, config, lang)
+    summary = rerun_stage(stage, data_dir, config or "", lang or "config")
     typer.echo(
         f"reran from {stage}: classified {summary['classified']}, embedded {summary['embedded']}, "
         f"topics {'refitted' if summary['topics_fitted'] else 'kept'}; "
         f"timings {summary['timings']}"
     )
     typer.echo(f"report: {summary['report']}")
+
+
+REPORTS_URL_ENV = "ASCOLTO_REPORTS_URL"  # where `serve` shows the reports; flows link to it
 
 
 def serve(
@@ -284,11 +325,15 @@ def serve(
     process-recordings, rerun-stage, agency-report, purge (daily) and nightly (with a drop
     folder). Needs a Prefect server: `prefect server start`, then set PREFECT_API_URL.
     """
-    prepare_prefect(verbose, log_json)
-    from flows.service import ServiceError, check_prefect_api, deployments
+    # Analysts read the run's progress in the UI: INFO by default here, not WARNING.
+    prepare_prefect(verbose + 1, log_json)
+    from flows.service import ServiceError, check_prefect_api, deployments, reports_server
     from pipeline.config import load_settings
+    from pipeline.lock import WAIT_ENV
 
     service = load_settings(config).service
+    # Runs triggered together queue on the data directory instead of failing.
+    os.environ.setdefault(WAIT_ENV, str(service.lock_wait_s))
     if not os.environ.get("PREFECT_API_URL"):
         raise ServiceError(
             "set PREFECT_API_URL to a running Prefect server (start one with `prefect server "
@@ -301,5 +346,9 @@ def serve(
         data_dir, config, drop_folder or service.drop_folder,
         service.nightly_cron, service.purge_cron, service.timezone,
     )  # fmt: skip
-    typer.echo("serving: " + ", ".join(d.name for d in found) + " (Ctrl+C stops)")
-    prefect_serve(*found, print_starting_message=False)
+    with reports_server(data_dir / "reports", service.reports_port) as url:
+        if url:
+            os.environ[REPORTS_URL_ENV] = url
+            typer.echo(f"reports: {url}/report.html (linked from each run's artifacts)")
+        typer.echo("serving: " + ", ".join(d.name for d in found) + " (Ctrl+C stops)")
+        prefect_serve(*found, print_starting_message=False)

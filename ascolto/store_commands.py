@@ -237,7 +237,7 @@ def topics_refit(data_dir: DataDir = Path("ascolto-data"), config: ConfigOpt = N
 
     require_store(data_dir)
     check_prefect_api()
-    summary = rerun_stage("topics", data_dir, config)
+    summary = rerun_stage("topics", data_dir, config or "")
     result = summary["topics"]
     if not result["fitted"]:
         typer.echo(f"no topics fitted: {result['note']}")

@@ -14,14 +14,19 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
 
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+)
 from prefect.cache_policies import NONE
 
+from flows import parameters
+from flows.artifacts import link_report, publish_artifacts
+from flows.parameters import Day, FromStage, ReportLanguage
 from pipeline import stages
 from pipeline.asr.audio import AudioError
 from pipeline.asr.transcribe import make_transcriber
@@ -30,7 +35,7 @@ from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
 from pipeline.lock import data_dir_lock
 from pipeline.privacy.retention import purge_in
-from pipeline.records import InputWarning, Language, Quarantined, Recording, RerunStage, Stage
+from pipeline.records import InputWarning, Quarantined, Recording, RerunStage, Stage
 from pipeline.report.export import export_all
 from pipeline.stages import transcribe as transcribe_stage
 from pipeline.stages.report import agency_report_path, last_run, rebuild_report
@@ -50,7 +55,7 @@ export_task = task(name="export", cache_policy=NONE)(export_all)
 snapshot_task = task(name="snapshot", cache_policy=NONE)(snapshot_stage)
 
 
-@task(name="transcribe", cache_policy=NONE)
+@task(name="transcribe", cache_policy=NONE, task_run_name="transcribe {recording.file}")
 def transcribe_task(
     recording: Recording, settings: Settings, transcript_key: str, transcriber: Any = None
 ) -> Any:
@@ -77,6 +82,13 @@ _INJECTED: dict[str, Any] = {}
 def use_models(transcriber: Any = None, embedder: Any = None) -> Iterator[None]:
     """Run flows with these transcriber/embedder objects instead of the configured ones."""
     with _injected(transcriber=transcriber, embedder=embedder):
+        yield
+
+
+@contextmanager
+def distributing() -> Iterator[None]:
+    """Transcribe on the flow's task runner (`--dask`): not a parameter, the UI never shows it."""
+    with _injected(distributed=True):
         yield
 
 
@@ -146,7 +158,7 @@ def _transcribe_new(
                 "transcribed %d/%d %s (%.1fs audio, %.1fs)",
                 i,
                 len(todo),
-                recording.recording_id[:12],
+                recording.file,
                 result.duration_s,
                 result.elapsed_s,
             )
@@ -156,11 +168,17 @@ def _transcribe_new(
 
 @contextmanager
 def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Time a stage into `timings` and tell the progress display (stages after ASR: 0/1, 1/1)."""
+    progress = _injected_object("progress")
+    if progress is not None and stage != "transcribe":
+        progress(stage, 0, 1)
     started = time.perf_counter()
     try:
         yield
     finally:
         timings[stage] = round(time.perf_counter() - started, 2)
+        if progress is not None and stage != "transcribe":
+            progress(stage, 1, 1)
 
 
 def forced_stages(from_stage: str | None) -> set[str]:
@@ -264,39 +282,12 @@ def _finish(store: Store, run_id: str, started: datetime, summary: dict[str, Any
     store.finish_run(run_id, "completed", summary)
     meta = summary | {"started_at": started.isoformat(), "finished_at": _now().isoformat()}
     write_atomic(store.data_dir / "exports" / "run.json", json.dumps(meta, indent=2, default=str))
-    _publish_artifacts(scorecard, Path(summary["report"]), summary)
+    publish_artifacts(scorecard, Path(summary["report"]), summary)
     return summary
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _publish_artifacts(scorecard: Any, report: Path, summary: dict[str, Any]) -> None:
-    """The scorecard as a Prefect table artifact and a summary, for analysts in the Prefect UI.
-
-    Only counts, timings, aggregate numbers and agency ids: no text of any interview.
-    """
-    columns = ["agency_id", "interviews", "threatened_rate", "empathy_index",
-               "recovery_rate_count", "churned", "value_lost_eur", "sufficient"]  # fmt: skip
-    rows = scorecard[columns].round(3).astype(object).where(scorecard[columns].notna(), None)
-    create_table_artifact(
-        key="agency-scorecard",
-        table=rows.to_dict(orient="records"),
-        description=f"Agency scorecard of this run; full report: {report}",
-    )
-    counts = "\n".join(
-        f"- {name}: {summary[name]}"
-        for name in ("recordings", "transcribed", "cached", "embedded", "classified")
-        if name in summary
-    )
-    timings = ", ".join(f"{k} {v} s" for k, v in summary.get("timings", {}).items())
-    quarantined = len(summary.get("quarantined", []))
-    create_markdown_artifact(
-        key="run-summary",
-        markdown=f"# ascolto run {summary['run_id']}\n\n{counts}\n- quarantined: {quarantined}\n"
-        f"- timings: {timings}\n\nReport: `{report}`\n\nScorecard: the `agency-scorecard` table artifact.",
-    )
 
 
 @flow(name="process-recordings")
@@ -305,14 +296,13 @@ def process_recordings(
     manifest: Path,
     cases: Path,
     data_dir: Path = Path("ascolto-data"),
-    config: Path | None = None,
+    config: str | Path = "",
     notice: str = "",
-    from_stage: Stage | None = None,
-    agencies: list[str] | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    report_language: Language | None = None,
-    distributed: bool = False,
+    from_stage: FromStage = "none",
+    agencies: tuple[str, ...] = (),
+    since: Day = "",
+    until: Day = "",
+    report_language: ReportLanguage = "config",
 ) -> dict[str, Any]:
     """Ingest new recordings, transcribe only what is new, then every stage and the report.
 
@@ -321,18 +311,19 @@ def process_recordings(
         manifest: CSV with file, case_id, agency_id, interview_date, consent.
         cases: CSV of case outcomes (amounts due and recovered, churn).
         data_dir: where the store, topic models, reports and exports live.
-        config: settings YAML overriding configs/default.yaml.
+        config: settings YAML overriding configs/default.yaml (empty: the defaults).
         notice: banner printed on the report (the demo marks itself synthetic).
         from_stage: recompute this stage and every later one even where results are stored.
         agencies: only manifest rows of these agencies (all when empty).
-        since: only interviews on or after this date.
-        until: only interviews on or before this date.
-        report_language: it or en (default: report.language in the config).
-        distributed: transcribe on the flow's task runner (set by `--dask`).
+        since: only interviews on or after this date (empty: no limit).
+        until: only interviews on or before this date (empty: no limit).
+        report_language: it, en, or config (report.language in the settings).
     """
     logger = get_run_logger()
-    settings = load_settings(config)
-    forced = forced_stages(from_stage)
+    settings = load_settings(parameters.config_path(config))
+    forced = forced_stages(parameters.from_stage(from_stage))
+    period = (parameters.day(since, "since"), parameters.day(until, "until"))
+    distributed = bool(_injected_object("distributed"))
     transcriber = _injected_object("transcriber") or make_transcriber(settings.asr)
     embedder = _injected_object("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
@@ -343,7 +334,7 @@ def process_recordings(
         with _recorded(store, run_id, keys.classify, timings):
             with _timed(timings, "ingest"):
                 ingested = ingest_task(
-                    store, run_id, recordings_dir, manifest, cases, agencies, (since, until)
+                    store, run_id, recordings_dir, manifest, cases, list(agencies) or None, period
                 )
             recordings, rejected = ingested.recordings, ingested.rejected
             with _timed(timings, "transcribe"):
@@ -357,7 +348,15 @@ def process_recordings(
             if silent:
                 store.add_warnings(run_id, silent)
             results = _analyse(
-                store, settings, keys, embedder, run_id, forced, timings, notice, report_language
+                store,
+                settings,
+                keys,
+                embedder,
+                run_id,
+                forced,
+                timings,
+                notice,
+                parameters.language(report_language),
             )
         summary = {
             "run_id": run_id,
@@ -384,8 +383,8 @@ def process_recordings(
 def rerun_stage(
     stage: RerunStage,
     data_dir: Path = Path("ascolto-data"),
-    config: Path | None = None,
-    report_language: Language | None = None,
+    config: str | Path = "",
+    report_language: ReportLanguage = "config",
 ) -> dict[str, Any]:
     """Recompute one stage and every later one with today's models and config.
 
@@ -394,10 +393,10 @@ def rerun_stage(
     Args:
         stage: embed, classify, topics (a refit with stable IDs), scoring or report.
         data_dir: a data directory written by process-recordings.
-        config: settings YAML overriding configs/default.yaml.
-        report_language: it or en (default: report.language in the config).
+        config: settings YAML overriding configs/default.yaml (empty: the defaults).
+        report_language: it, en, or config (report.language in the settings).
     """
-    settings = load_settings(config)
+    settings = load_settings(parameters.config_path(config))
     embedder = _injected_object("embedder") or stages.default_embedder(settings)
     run_id, started = uuid.uuid4().hex[:12], _now()
     timings: dict[str, float] = {}
@@ -408,7 +407,7 @@ def rerun_stage(
         with _recorded(store, run_id, keys.classify, timings):
             results = _analyse(
                 store, settings, keys, embedder, run_id, forced_stages(stage), timings,
-                last.notice, report_language,
+                last.notice, parameters.language(report_language),
             )  # fmt: skip
         summary = {"run_id": run_id, "rerun_from": stage, "timings": timings} | results
         return _finish(store, run_id, started, summary)
@@ -418,45 +417,53 @@ def rerun_stage(
 def agency_report(
     agency: str,
     data_dir: Path = Path("ascolto-data"),
-    config: Path | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    language: Language | None = None,
+    config: str | Path = "",
+    since: Day = "",
+    until: Day = "",
+    language: ReportLanguage = "config",
 ) -> str:
     """One agency's report (the others pooled as an anonymous benchmark), to share with it.
 
     Args:
         agency: agency id as in the manifest.
         data_dir: a data directory written by process-recordings.
-        config: settings YAML overriding configs/default.yaml.
-        since: only interviews on or after this date.
-        until: only interviews on or before this date.
-        language: it or en (default: report.language in the config).
+        config: settings YAML overriding configs/default.yaml (empty: the defaults).
+        since: only interviews on or after this date (empty: no limit).
+        until: only interviews on or before this date (empty: no limit).
+        language: it, en, or config (report.language in the settings).
     """
-    settings = load_settings(config)
-    out = agency_report_path(data_dir, agency, (since, until))
+    settings = load_settings(parameters.config_path(config))
+    period = (parameters.day(since, "since"), parameters.day(until, "until"))
+    out = agency_report_path(data_dir, agency, period)
     with data_dir_lock(data_dir, "agency report"), Store(data_dir) as store:
         path = rebuild_report(
-            store, settings, out, agency=agency, language=language, period=(since, until)
+            store,
+            settings,
+            out,
+            agency=agency,
+            language=parameters.language(language),
+            period=period,
         )
     create_markdown_artifact(key="agency-report", markdown=f"Report for one agency: `{path}`")
+    link_report(path)
     return str(path)
 
 
 @flow(name="purge")
 def purge_expired(
     data_dir: Path = Path("ascolto-data"),
-    config: Path | None = None,
-    older_than_days: int | None = None,
+    config: str | Path = "",
+    older_than_days: int = -1,
 ) -> dict[str, Any]:
     """Retention: erase interviews older than retention.days (or `older_than_days`), audited.
 
     Args:
         data_dir: the data directory to purge.
-        config: settings YAML overriding configs/default.yaml.
-        older_than_days: days to keep (default: retention.days in the config).
+        config: settings YAML overriding configs/default.yaml (empty: the defaults).
+        older_than_days: days to keep (-1: retention.days in the config).
     """
-    days = older_than_days if older_than_days is not None else load_settings(config).retention.days
+    settings = load_settings(parameters.config_path(config))
+    days = older_than_days if older_than_days >= 0 else settings.retention.days
     if not (data_dir / STORE_FILE).is_file():
         return {"recordings": 0, "note": f"no store in {data_dir} yet"}
     deletion = purge_in(data_dir, days)

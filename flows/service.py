@@ -105,12 +105,15 @@ def deployments(
     nightly_cron: str,
     purge_cron: str,
     timezone: str,
+    agencies: list[str] | None = None,
 ) -> list[Any]:
     """The deployments analysts trigger from the Prefect UI, and the two scheduled ones.
 
     Parameters default to this service's data directory and config; the UI renders them as a
-    form from the flows' type hints and docstrings.
+    form from the flows' type hints and docstrings. `agencies` (default: the store's) become
+    the agency fields' choice lists.
     """
+    agencies = known_agencies(data_dir) if agencies is None else agencies
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
 
@@ -140,7 +143,7 @@ def deployments(
         table.append((process_recordings, "nightly",
                       f"Nightly batch over the drop folder {drop_folder}.",
                       {"parameters": inputs, "schedule": Cron(nightly_cron, timezone=timezone)}))  # fmt: skip
-    return [
+    found = [
         flow.to_deployment(
             name=name,
             # Served runs import the flows as modules: they work from any working directory.
@@ -148,6 +151,69 @@ def deployments(
             description=description,
             schedule=extra.get("schedule"),
             parameters=common | extra.get("parameters", {}),
+            # One at a time per deployment, the others queued; across deployments the data
+            # directory's lock makes them wait (ASCOLTO_LOCK_WAIT_S) instead of failing.
+            concurrency_limit=1,
         )
         for flow, name, description, extra in table
     ]
+    for deployment in found:
+        _offer_agencies(deployment, agencies)
+    return found
+
+
+def _offer_agencies(deployment: Any, agencies: list[str]) -> None:
+    """Agency fields as choice lists of the agencies the store knows (free text before any run)."""
+    if not agencies:
+        return
+    properties = deployment.parameter_openapi_schema.get("properties", {})
+    if "agency" in properties:
+        properties["agency"]["enum"] = agencies
+    if "agencies" in properties:
+        properties["agencies"].setdefault("items", {})["enum"] = agencies
+
+
+def known_agencies(data_dir: Path) -> list[str]:
+    """Agencies of the data directory's store, [] when there is none (or it is busy)."""
+    from pipeline.errors import AscoltoError
+    from pipeline.store import STORE_FILE, Store
+
+    if not (data_dir / STORE_FILE).is_file():
+        return []
+    try:
+        with Store(data_dir, read_only=True) as store:
+            return store.agencies()
+    except AscoltoError:
+        return []
+
+
+@contextmanager
+def reports_server(folder: Path, port: int) -> Iterator[str | None]:
+    """Serve `folder` (the reports) over HTTP on 127.0.0.1 while the block runs; yields its URL.
+
+    Prefect artifacts can only link to a URL: this makes "open the report" one click in the UI.
+    Bound to the loopback address: reports hold customers' (redacted) words.
+    """
+    if not port:
+        yield None
+        return
+    import functools
+    import http.server
+    import threading
+
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise ServiceError(
+            f"cannot serve the reports on 127.0.0.1:{port} ({exc.strerror}); set "
+            "service.reports_port to a free port, or 0 to turn it off"
+        ) from None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

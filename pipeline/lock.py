@@ -63,24 +63,37 @@ def live_holder(data_dir: Path) -> dict | None:
     return holder if pid and _alive(pid) else None
 
 
+WAIT_ENV = "ASCOLTO_LOCK_WAIT_S"
+
+
 @contextmanager
-def data_dir_lock(data_dir: Path, action: str = "run") -> Iterator[Path]:
+def data_dir_lock(
+    data_dir: Path, action: str = "run", wait_s: float | None = None
+) -> Iterator[Path]:
     """Hold the data directory's lock for the duration of the block; yields the holder's note.
 
-    Another holder, in this process or another, is refused at once (no waiting).
+    Another holder, in this process or another, is refused at once, or after `wait_s` seconds
+    of waiting for it (default: $ASCOLTO_LOCK_WAIT_S, set by `ascolto serve` so that runs
+    triggered together from the UI queue instead of failing; 0 elsewhere).
     """
+    if wait_s is None:
+        wait_s = float(os.environ.get(WAIT_ENV, "0") or 0)
     note = data_dir / HOLDER_NAME
     me = {"pid": os.getpid(), "action": action, "since": datetime.now(UTC).isoformat()}
     lock = FileLock(data_dir / LOCK_NAME, thread_local=False)
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        lock.acquire(blocking=False)
+        if wait_s > 0:
+            lock.acquire(timeout=wait_s, poll_interval=1.0)
+        else:
+            lock.acquire(blocking=False)
     except Timeout:
         holder = _holder(note)  # none yet (or a dead run's) only just before the holder writes it
         raise DataDirLocked(
             f"{data_dir} is in use by another ascolto {holder.get('action', 'run')} "
-            f"(pid {holder.get('pid', '?')}, since {holder.get('since', '?')}); wait for it to "
-            "finish, or use another --data-dir"
+            f"(pid {holder.get('pid', '?')}, since {holder.get('since', '?')})"
+            + (f" and stayed so for {wait_s:.0f} s" if wait_s > 0 else "")
+            + "; wait for it to finish, or use another data directory"
         ) from None
     except OSError as exc:  # read-only file system, no permission, not a folder
         raise _unwritable(data_dir, exc) from None

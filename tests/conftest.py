@@ -192,7 +192,7 @@ def run_flow(
             manifest=batch["manifest"],
             cases=batch["cases"],
             data_dir=data_dir,
-            config=config,
+            config=config or "",
         )
 
 

@@ -195,4 +195,8 @@ def test_transcription_reports_progress(batch, tmp_path):
     calls: list[tuple[str, int, int]] = []
     with reporting_progress(lambda stage, done, total: calls.append((stage, done, total))):
         run_flow(batch, tmp_path / "data", FakeTranscriber(TEXTS))
-    assert calls == [("transcribe", i, 3) for i in range(4)]
+    assert [c for c in calls if c[0] == "transcribe"] == [("transcribe", i, 3) for i in range(4)]
+    # one display across all stages: each later stage starts (0/1) and ends (1/1) in order
+    later = [c for c in calls if c[0] != "transcribe"]
+    stages = ["ingest", "embed", "classify", "topics", "scoring", "report"]
+    assert later == [(s, d, 1) for s in stages for d in (0, 1)]

@@ -90,6 +90,13 @@ class InputsMixin(StoreBase):
             )
         )
 
+    def agencies(self) -> list[str]:
+        """Every agency id of the recordings and cases, sorted."""
+        return sorted(
+            self._column("SELECT agency_id FROM recordings UNION SELECT agency_id FROM cases")
+            - {"None", ""}
+        )
+
     def recording_count(self) -> int:
         """Recordings registered in the store."""
         return int(self._scalar("SELECT count(*) FROM recordings"))

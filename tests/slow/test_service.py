@@ -58,15 +58,24 @@ def _wait_for_deployments(client, names: list[str], timeout_s: float = 120) -> N
 
 
 def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings, tmp_path):
+    import socket
+    import urllib.request
+
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.exceptions import PrefectHTTPStatusError
 
     data = tmp_path / "data"
     drop = tmp_path / "drop"
+    with socket.socket() as probe:  # a free port for the reports
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "serve.yaml"
+    config.write_text(f"service:\n  reports_port: {port}\n", encoding="utf-8")
     server_env = _env(prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1")
     serve = subprocess.Popen(
-        [*ASCOLTO, "serve", "--data-dir", str(data), "--drop-folder", str(drop)],
+        [*ASCOLTO, "serve", "--data-dir", str(data), "--drop-folder", str(drop),
+         "--config", str(config)],
         cwd=REPO, env=server_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     os.environ["PREFECT_API_URL"] = prefect_api
@@ -95,6 +104,27 @@ def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings
         assert run.state.is_completed(), run.state
         with Store(data, read_only=True) as store:
             assert store.query("SELECT count(*) AS n FROM interview_labels")["n"].iloc[0] == 2
+        with get_client(sync_client=True) as client:
+            from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            links = [a for a in client.read_artifacts() if a.key == "report"]
+        assert any("transcribed 1/2" in log.message for log in logs), [x.message for x in logs]
+        assert links and f"127.0.0.1:{port}/report.html" in str(links[0].data)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/report.html", timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read(2000).lower()
+        # two runs triggered together: the second waits for the data directory, both complete
+        together = [
+            run_deployment("rerun-stage/rerun-stage", parameters={"stage": "report"}, timeout=0),
+            run_deployment("agency-report/agency-report", parameters={"agency": "AG01"}, timeout=0),
+        ]
+        with get_client(sync_client=True) as client:
+            for _ in range(300):
+                states = [client.read_flow_run(r.id).state for r in together]
+                if all(s is not None and s.is_final() for s in states):
+                    break
+                time.sleep(1)
+        assert all(s is not None and s.is_completed() for s in states), states
         rerun = run_deployment(
             "rerun-stage/rerun-stage", parameters={"stage": "scoring"}, timeout=300
         )
