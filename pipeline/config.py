@@ -178,6 +178,23 @@ class ReportConfig(_Strict):
 
     language: Literal["it", "en"] = "it"
     quotes_per_theme: int = Field(3, ge=0, le=20)
+    benchmark_min_agencies: int = Field(
+        2,
+        ge=2,
+        description="an agency's report pools the other agencies only when at least this many "
+        "had interviews in the period (one would be identifiable)",
+    )
+    benchmark_min_interviews: int = Field(
+        10,
+        ge=1,
+        description="... and when the pooled agencies had at least this many interviews in it",
+    )
+    topic_words_min_utterances: int = Field(
+        3,
+        ge=1,
+        description="an agency's report lists a topic's words (from its own customers only) "
+        "when the agency has at least this many utterances in the topic",
+    )
 
 
 class RetentionConfig(_Strict):
@@ -197,6 +214,12 @@ class ServiceConfig(_Strict):
     nightly_cron: str = Field("0 2 * * *", description="when the nightly batch runs")
     purge_cron: str = Field("30 3 * * *", description="when retention purges run (daily)")
     timezone: str = "Europe/Rome"
+    lock_wait_s: int = Field(
+        3600, ge=0, description="a served run waits this long for another on the same data dir"
+    )
+    reports_port: int = Field(
+        8765, ge=0, le=65535, description="`ascolto serve` shows reports/ on 127.0.0.1 (0: off)"
+    )
 
 
 class Settings(_Strict):

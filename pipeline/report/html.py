@@ -34,6 +34,9 @@ LABELS = {
         "insufficient": "dati insufficienti",
         "sufficient": "agenzie con dati sufficienti",
         "benchmark": "Media delle altre agenzie",
+        "benchmark_hidden": "Il confronto con la «{benchmark}» non è mostrato: servono almeno "
+        "{agencies} altre agenzie e {interviews} interviste tra tutte, nel periodo del rapporto, "
+        "perché nessuna agenzia sia riconoscibile.",
         "findings": "L'empatia paga? Cosa dicono i numeri",
         "findings_note": "Regressioni logistiche sulle pratiche intervistate (statsmodels); "
         "intervalli di confidenza al 95%. Associazione, non prova di causalità.",
@@ -54,11 +57,14 @@ LABELS = {
         "size": "Frasi",
         "top_words": "Parole chiave",
         "examples": "Esempi",
+        "no_topics": "Nessun argomento da mostrare per questa agenzia.",
         "verbatims": "Citazioni (testo anonimizzato; (?) = trascrizione incerta)",
         "quarantine": "Input scartati",
         "source": "File",
         "row": "Riga",
         "reason": "Motivo",
+        "warnings": "Avvisi",
+        "message": "Messaggio",
         "provenance": "Provenienza dei risultati",
         "definitions": "Minacciato = almeno un tema tra minaccia legale, intimidazione, aggressività, "
         "pressione indebita. Clienti persi = contratto chiuso entro la finestra configurata dal contatto. "
@@ -85,6 +91,9 @@ LABELS = {
         "insufficient": "insufficient data",
         "sufficient": "agencies with enough data",
         "benchmark": "Average of the other agencies",
+        "benchmark_hidden": "The comparison with the “{benchmark}” is not shown: it needs at least "
+        "{agencies} other agencies and {interviews} interviews among them in the report's period, "
+        "so that no agency can be recognised.",
         "findings": "Does empathy pay? What the numbers say",
         "findings_note": "Logistic regressions over interviewed cases (statsmodels); 95% "
         "confidence intervals. Association, not proof of cause.",
@@ -105,11 +114,14 @@ LABELS = {
         "size": "Utterances",
         "top_words": "Top words",
         "examples": "Examples",
+        "no_topics": "No topics to show for this agency.",
         "verbatims": "Quotes (redacted text; (?) = uncertain transcription)",
         "quarantine": "Rejected inputs",
         "source": "File",
         "row": "Row",
         "reason": "Reason",
+        "warnings": "Warnings",
+        "message": "Message",
         "provenance": "Provenance",
         "definitions": "Threatened = any of legal threat, intimidation, aggression, undue pressure. "
         "Customers lost = contract ended within the configured window after the contact. "
@@ -129,8 +141,10 @@ class ReportData:
     meta: dict[str, Any]
     topics_note: str = ""
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
     charts: dict[str, str] = field(default_factory=dict)
+    benchmark_note: str = ""  # why an agency's report shows no benchmark ("": shown, or none)
 
 
 def _missing(value: Any) -> bool:
@@ -180,6 +194,8 @@ def render_html(data: ReportData, language: str = "it") -> str:
         topics_note=data.topics_note,
         verbatims=data.verbatims,
         quarantine=data.quarantine,
+        warnings=data.warnings,
+        benchmark_note=data.benchmark_note,
         meta=data.meta,
         findings=data.findings,
         charts=data.charts,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,9 +13,10 @@ import pandas as pd
 
 from pipeline import __version__
 from pipeline.classify.taxonomy import Taxonomy, load_taxonomy
-from pipeline.config import Settings
+from pipeline.config import ReportConfig, Settings
 from pipeline.errors import AscoltoError, NoRunYet
 from pipeline.files import write_atomic
+from pipeline.ingest import normalise_id
 from pipeline.records import Period
 from pipeline.report.charts import (
     empathy_vs_recovery,
@@ -30,6 +32,7 @@ from pipeline.stages.scoring import interviews_frame
 from pipeline.stages.topics import topic_names
 from pipeline.stats import case_table, findings, sentence
 from pipeline.store import Store
+from pipeline.topics import LemmaTokenizer, readable_label
 
 BENCHMARK_ID = "__others__"
 
@@ -118,22 +121,46 @@ def report_data(
 ) -> ReportData:
     """Everything the report shows, from the store.
 
-    With `agency`, the report is for that agency alone: every other agency is pooled into one
-    anonymous benchmark row, and nothing that names or quotes another agency is included.
-    With `period` (first and last interview date, either open), only interviews in it count,
-    and only the cases they belong to.
+    With `agency`, the report is for that agency alone: the other agencies are pooled into one
+    anonymous benchmark row when there are enough of them (`report.benchmark_min_agencies`,
+    `report.benchmark_min_interviews` in the period), else they are left out entirely and the
+    report says why. Nothing names or quotes another agency, and its topics are described by its
+    own customers' words only. With `period` (first and last interview date, either open), only
+    interviews in it count, and only the cases they belong to.
     """
     lang = language or settings.report.language
+    labels = LABELS[lang]
     taxonomy = load_taxonomy(settings.themes_file)
     interviews = _in_period(interviews_frame(store, keys), "interview_date", period)
     cases = store.cases()
     if period != (None, None):
         cases = cases[cases["case_id"].isin(interviews["case_id"])]
+    views = store.topic_utterances(topics_key_, keys.classify)
+    if agency is not None and "interview_date" in views.columns:
+        views = _in_period(views, "interview_date", period)  # the same interviews as the pool's
+    else:
+        views = _in_period(views, "month", (_month(period[0]), period[1]))
+    trend = interviews
+    benchmark_note = ""
     if agency is not None:
         known = set(interviews["agency_id"]) | set(cases["agency_id"])
+        agency = agency if agency in known else normalise_id(agency)  # as ingest stored it
         if agency not in known:
             raise UnknownAgency(f"agency {agency!r} not in the store; known: {sorted(known)}")
-        interviews, cases = _pool_others(interviews, agency), _pool_others(cases, agency)
+        if _enough_others(interviews, cases, agency, settings.report):
+            trend = _pool_others(_months_with_enough_others(interviews, agency, settings), agency)
+            interviews, cases = _pool_others(interviews, agency), _pool_others(cases, agency)
+            views = _pool_others(views, agency)
+        else:  # one agency, or a handful of interviews, would be recognisable: leave them out
+            benchmark_note = labels["benchmark_hidden"].format(
+                benchmark=labels["benchmark"],
+                agencies=settings.report.benchmark_min_agencies,
+                interviews=settings.report.benchmark_min_interviews,
+            )
+            interviews, cases, views = (
+                _only(frame, agency) for frame in (interviews, cases, views)
+            )
+            trend = interviews
     scorecard = agency_scorecard(interviews, cases, settings.scoring)
     agencies = scorecard["agency_id"].tolist()
     theme_rows = _theme_rows(interviews, agencies, taxonomy, lang)
@@ -144,31 +171,26 @@ def report_data(
     info = store.topic_info(topics_key_)
     model = store.topic_model(topics_key_)
     names = topic_names(store, settings, topics_key_.rsplit("-", 1)[0])
-    views = store.topic_utterances(topics_key_, keys.classify)
-    views = _in_period(views, "month", (_month(period[0]), period[1]))
-    if agency is not None:
-        views = _pool_others(views, agency)
-    topics = [
-        # topic examples may quote any agency: an agency's own report shows keywords only
-        dict(
-            r,
-            label=names.get(int(r["topic_id"]), r["label"]),
-            quotes=json.loads(r["quotes"]) if agency is None else [],
-        )
-        | _topic_view(views, int(r["topic_id"]), agencies)
-        for r in info.to_dict(orient="records")
-    ]
-    quarantine = store.quarantine(run_id)[["source", "row_number", "reason"]]
-    labels = LABELS[lang]
+    if agency is None:
+        topics = [
+            dict(r, label=names.get(int(r["topic_id"]), r["label"]), quotes=json.loads(r["quotes"]))
+            | _topic_view(views, int(r["topic_id"]), agencies)
+            for r in info.to_dict(orient="records")
+        ]
+        topic_views = views
+    else:
+        topic_views = _only(views, agency)
+        topics = _agency_topics(
+            store, keys, info, names, views, agency, agencies, settings,
+            keep_empty=not benchmark_note,
+        )  # fmt: skip
     shown = scorecard.assign(
         agency_id=scorecard["agency_id"].replace({BENCHMARK_ID: labels["benchmark"]})
     )
     charts = {
         "scatter": empathy_vs_recovery(shown, labels, first=True),
         "themes": themes_by_agency(theme_rows, shown["agency_id"].tolist(), first=False),
-        "trend": monthly_trend(
-            interviews, {BENCHMARK_ID: labels["benchmark"]}, labels, first=False
-        ),
+        "trend": monthly_trend(trend, {BENCHMARK_ID: labels["benchmark"]}, labels, first=False),
         "losses": losses(shown, labels, first=False),
     }
     if topics:
@@ -177,28 +199,150 @@ def report_data(
             for t in topics
         ]
         charts["topics"] = themes_by_agency(topic_rows, shown["agency_id"].tolist(), first=False)
-        charts["topics_trend"] = topics_by_month(views, {t["topic_id"]: t["label"] for t in topics})
+        charts["topics_trend"] = topics_by_month(
+            topic_views, {t["topic_id"]: t["label"] for t in topics}
+        )
+    quarantine = store.quarantine(run_id)[["source", "row_number", "reason"]]
+    warnings = store.warnings(run_id)[["source", "row_number", "message"]]
+    meta = _report_meta(store, keys, interviews, model, topics_key_, run_id, notice)
+    if agency is not None:  # the agency's (and the pool's) utterances, not the whole store's
+        meta["n_utterances"] = int(interviews["n_utterances"].fillna(0).sum())
+    note = str(model["note"].iloc[0]) if len(model) else ""
     return ReportData(
         scorecard=shown,
         theme_rows=theme_rows,
         topics=topics,
         verbatims=verbatims,
-        meta=_report_meta(store, keys, interviews, model, topics_key_, run_id, notice),
-        topics_note=str(model["note"].iloc[0]) if len(model) else "",
+        meta=meta,
+        # the note counts every agency's utterances: an agency's report gives no figure
+        topics_note=note if agency is None else labels["no_topics"],
         quarantine=quarantine.to_dict(orient="records") if agency is None else [],
+        warnings=_warning_rows(warnings) if agency is None else [],
         findings=found,
         charts=charts,
+        benchmark_note=benchmark_note,
     )
 
 
-def _topic_view(views: pd.DataFrame, topic_id: int, agencies: list[str]) -> dict[str, Any]:
-    """Share of each agency's interviews with the topic, and how its utterances were labelled."""
+def _warning_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Warnings as dicts, the row number an int (None when the warning is about a whole file)."""
+    return [
+        {
+            "source": str(row["source"]),
+            "row_number": None if pd.isna(row["row_number"]) else int(row["row_number"]),
+            "message": str(row["message"]),
+        }
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def _enough_others(
+    interviews: pd.DataFrame, cases: pd.DataFrame, agency: str, report: ReportConfig
+) -> bool:
+    """True when the other agencies can be pooled without any one of them being recognisable.
+
+    At least `benchmark_min_agencies` of them among the interviews (and among the cases, when
+    there are any: the recovery figures come from those), and `benchmark_min_interviews`.
+    """
+    mine = interviews[interviews["agency_id"] != agency]
+    outcomes = cases[cases["agency_id"] != agency]
+    pooled = mine["agency_id"].nunique()
+    if len(outcomes):
+        pooled = min(pooled, outcomes["agency_id"].nunique())
+    return pooled >= report.benchmark_min_agencies and len(mine) >= report.benchmark_min_interviews
+
+
+def _months_with_enough_others(
+    interviews: pd.DataFrame, agency: str, settings: Settings
+) -> pd.DataFrame:
+    """The interviews less the other agencies' in months where their pool is too small.
+
+    The monthly trend plots one benchmark point per month: each must rest on enough agencies and
+    interviews itself, or a month with one other agency would show exactly its figures.
+    """
+    month = pd.to_datetime(interviews["interview_date"]).dt.to_period("M")
+    others = interviews["agency_id"] != agency
+    no_cases = interviews.iloc[0:0]
+    enough = {
+        m
+        for m, part in interviews[others].groupby(month[others])
+        if _enough_others(part, no_cases, agency, settings.report)
+    }
+    return interviews[~others | month.isin(enough)]
+
+
+def _only(frame: pd.DataFrame, agency: str) -> pd.DataFrame:
+    return frame[frame["agency_id"] == agency]
+
+
+def _agency_topics(
+    store: Store,
+    keys: StageKeys,
+    info: pd.DataFrame,
+    names: dict[int, str],
+    views: pd.DataFrame,
+    agency: str,
+    agencies: list[str],
+    settings: Settings,
+    keep_empty: bool,
+) -> list[dict[str, Any]]:
+    """The topics as the agency's own customers put them, most frequent first.
+
+    A topic's words (and, without an analyst's name, its label) are the content words most of
+    the agency's own utterances in it use: the fitted ones come from every agency's customers.
+    Below `report.topic_words_min_utterances` utterances no words are given; no example is
+    quoted. Topics the agency has no utterance in are kept only beside a benchmark.
+    """
+    own = _only(views, agency)
+    texts = store.customer_utterances(keys.transcript)[["recording_id", "utt_idx", "text"]]
+    own = own.merge(texts, on=["recording_id", "utt_idx"], how="left").sort_values(
+        ["recording_id", "utt_idx"]
+    )
+    tokenizer = LemmaTokenizer()
+    topics = []
+    for topic_id in info["topic_id"].astype(int):
+        mine = own[own["topic_id"] == topic_id]
+        if mine.empty and not keep_empty:
+            continue
+        words = []
+        if len(mine) >= settings.report.topic_words_min_utterances:
+            words = _common_words(mine["text"].dropna().astype(str).tolist(), tokenizer)
+        topics.append(
+            {
+                "topic_id": topic_id,
+                "label": names.get(topic_id) or readable_label(words) or "–",
+                "size": len(mine),
+                "top_words": ", ".join(words),
+                "quotes": [],
+            }
+            | _topic_view(views, topic_id, agencies, agency)
+        )
+    return sorted(topics, key=lambda t: -t["size"])
+
+
+def _common_words(texts: list[str], tokenizer: LemmaTokenizer, top: int = 8) -> list[str]:
+    """Content words in the most of `texts` (ties: first said first), as customers said them."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(dict.fromkeys(tokenizer(text), 1))
+    return [tokenizer.display(word) for word, _ in counts.most_common(top)]
+
+
+def _topic_view(
+    views: pd.DataFrame, topic_id: int, agencies: list[str], agency: str | None = None
+) -> dict[str, Any]:
+    """Share of each agency's interviews with the topic, and how its utterances were labelled.
+
+    With `agency`, the labels are those of its own utterances only.
+    """
     mine = views[views["topic_id"] == topic_id]
     shares = []
-    for agency in agencies:
-        interviews = views.loc[views["agency_id"] == agency, "recording_id"].nunique()
-        with_topic = mine.loc[mine["agency_id"] == agency, "recording_id"].nunique()
+    for name in agencies:
+        interviews = views.loc[views["agency_id"] == name, "recording_id"].nunique()
+        with_topic = mine.loc[mine["agency_id"] == name, "recording_id"].nunique()
         shares.append(with_topic / interviews if interviews else None)
+    if agency is not None:
+        mine = mine[mine["agency_id"] == agency]
     return {
         "shares": shares,
         "threatened_share": float(mine["threatened"].mean()) if len(mine) else None,
