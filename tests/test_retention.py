@@ -107,6 +107,8 @@ def test_purge_cli_uses_the_configured_retention(batch, tmp_path):
     _run(batch, data)
     config = tmp_path / "short.yaml"
     config.write_text("retention:\n  days: 1\n", encoding="utf-8")
-    result = runner.invoke(app, ["purge", "--data-dir", str(data), "--config", str(config), "--yes"])
+    result = runner.invoke(
+        app, ["purge", "--data-dir", str(data), "--config", str(config), "--yes"]
+    )
     assert result.exit_code == 0, result.output
     assert "erased 3 recordings" in result.output
