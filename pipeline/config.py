@@ -102,6 +102,11 @@ class RedactConfig(_Strict):
         "DATA_NASCITA",
         "INDIRIZZO",
         "NOME",
+        "CODICE_CLIENTE",
+        "DOCUMENTO",
+        "TARGA",
+        "PRATICA",
+        "NUMERO",
     ]
     # Phrases never redacted even when they look like a name (agency and company names).
     allow_list: list[str] = []
@@ -194,6 +199,18 @@ class ReportConfig(_Strict):
         ge=1,
         description="an agency's report lists a topic's words (from its own customers only) "
         "when the agency has at least this many utterances in the topic",
+    )
+    retrain_margin: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="the headline says 'retrain' for an agency whose felt-threatened share is "
+        "more than this (0.10: 10 points) above the other agencies' average",
+    )
+    plotly_js: str = Field(
+        "",
+        description="a plotly.js bundle file to embed instead of plotly.py's full 4.8 MB one, "
+        "e.g. plotly-basic.min.js of plotly.js-basic-dist-min (1.2 MB), same plotly.js version",
     )
 
 

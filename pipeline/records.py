@@ -18,7 +18,7 @@ ComputeType = Literal["auto", "int8", "int8_float32", "int8_float16", "float16",
 # Personal-data types the redactor removes (placeholders `[CF]`, `[NOME]`...), most specific first.
 PiiType = Literal[
     "CF", "PIVA", "IBAN", "TELEFONO", "CARTA", "EMAIL", "POD", "PDR", "DATA_NASCITA", "INDIRIZZO",
-    "NOME",
+    "NOME", "CODICE_CLIENTE", "DOCUMENTO", "TARGA", "PRATICA", "NUMERO",
 ]  # fmt: skip
 Sentiment = Literal["positive", "neutral", "negative"]
 Period = tuple[date | None, date | None]  # first and last day, both included; None: open

@@ -4,7 +4,10 @@ Microsoft Presidio is the engine: its analyzer runs Presidio's checksum-validate
 recognizers (codice fiscale, partita IVA, IBAN, payment card) next to ours (`pipeline.privacy.pii`: phone,
 email, POD/PDR, address, date of birth, names, and the forms ASR writes), and its anonymizer swaps
 each span for a typed placeholder (`[TELEFONO]`) or, optionally, a pseudonym that stays the same
-within one interview (`[NOME_1]`). Recognizers run on a copy of the text where spoken numbers are
+within one interview (`[NOME_1]`). Identifiers read in chunks, spelled with letter names or the
+city alphabet, and customer codes, document numbers, plates and case numbers after their cue
+have their own types; a partial identifier is widened over the digit chunks beside it, and a long
+run of digits that is no amount, duration or date is removed as `[NUMERO]`. Recognizers run on a copy of the text where spoken numbers are
 digits (`pipeline.privacy.spoken`); spans are mapped back, so offsets always point into the input text.
 
 Amounts of money, dates, durations, counts and ages are NOT personal data here and are kept: they
@@ -27,7 +30,7 @@ from pipeline.privacy import pii
 from pipeline.privacy.spoken import normalise_numbers
 from pipeline.records import PiiType
 
-REDACTOR_VERSION = "3"  # bump when recognizer code changes: stored text is re-made
+REDACTOR_VERSION = "4"  # bump when recognizer code changes: stored text is re-made
 
 # Placeholder type -> Presidio entities that produce it (Presidio's own names where it has one).
 _PRESIDIO_TYPES = {
@@ -38,14 +41,26 @@ _PRESIDIO_TYPES = {
 }
 SUPPORTED_ENTITIES: tuple[str, ...] = get_args(PiiType)
 # Where two spans of equal length overlap, the more specific type wins.
-_PRIORITY = {kind: rank for rank, kind in enumerate(SUPPORTED_ENTITIES)}
+# Same span, two types (a widened phone shape over a PDR or a "numero di contratto"): the
+# checksummed and cue-typed codes win over a phone's shape; the untyped fail safe NUMERO loses
+# to every type.
+_FIRST = ("CF", "PIVA", "IBAN", "CARTA", "POD", "PDR", "CODICE_CLIENTE", "DOCUMENTO", "TARGA")
+_ORDER = [
+    *(k for k in _FIRST if k in SUPPORTED_ENTITIES),
+    "PRATICA",
+    *(k for k in SUPPORTED_ENTITIES if k not in (*_FIRST, "PRATICA", "NUMERO")),
+]
+_PRIORITY = {kind: rank for rank, kind in enumerate([*_ORDER, "NUMERO"])}
 _SCORE_THRESHOLD = 0.5
+# Types whose span is widened over the digit chunks read next to it (a partial IBAN still identifies).
+_WIDENED = frozenset(SUPPORTED_ENTITIES) - {"NOME", "INDIRIZZO", "DATA_NASCITA", "EMAIL"}
+GAZETTEERS = ("nomi.txt", "cognomi.txt", "nomi_faker.txt", "cognomi_faker.txt", "nomi_comuni.txt")
 
 
 def redactor_fingerprint() -> str:
     """Version plus the gazetteers' content: editing a name list re-redacts stored transcripts."""
     digest = hashlib.sha256(REDACTOR_VERSION.encode())
-    for name in ("nomi.txt", "cognomi.txt"):
+    for name in GAZETTEERS:
         digest.update(resources.files("pipeline.privacy.data").joinpath(name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -180,7 +195,10 @@ class Redactor:
         found = []
         for result in results:
             kind = _PRESIDIO_TYPES.get(result.entity_type, result.entity_type)
-            start, end = normalised.original_span(result.start, result.end)
+            span_n = (result.start, result.end)
+            if kind in _WIDENED:
+                span_n = pii.widen(normalised.text, span_n)
+            start, end = normalised.original_span(*span_n)
             span = pii.clean_span(text, (start, end), strip_greetings=kind == "NOME")
             if span is not None:
                 found.append(Entity(kind, *span))

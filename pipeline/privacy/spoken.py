@@ -78,6 +78,8 @@ def _below_thousand(word: str) -> int | None:
         if hundreds is None or not 1 <= hundreds <= 9 or head in {"uno", "un", "una"}:
             return None
         rest = _below_thousand(tail) if tail else 0
+        if rest is None and tail[:1] == "t":  # "centottanta", "novecentotto": "cento" + "otto"
+            rest = _below_thousand("o" + tail)
         return None if rest is None else hundreds * 100 + rest
     return _below_hundred(word)
 
@@ -128,6 +130,8 @@ def _number_tokens(text: str) -> list[tuple[int, int, str]]:
             continue
         if word[0].isupper() and re.search(r"[^\s.!?]\s*$", text[: m.start()]):
             continue
+        if word.lower() == "mille" and re.search(r"\bdei\s+$", text[: m.start()], re.IGNORECASE):
+            continue  # "via dei mille": the street, not a thousand
         if word.lower() in _AMBIGUOUS_ALONE and not _next_to_number(words, values, i, text):
             continue
         tokens.append((m.start(), m.end(), str(value)))
