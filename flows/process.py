@@ -434,7 +434,8 @@ def agency_report(
     """
     settings = load_settings(parameters.config_path(config))
     period = (parameters.day(since, "since"), parameters.day(until, "until"))
-    out = agency_report_path(data_dir, agency, period)
+    report_language = parameters.language(language) or settings.report.language
+    out = agency_report_path(data_dir, agency, period, report_language)
     with data_dir_lock(data_dir, "agency report"), Store(data_dir) as store:
         path = rebuild_report(
             store,

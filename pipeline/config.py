@@ -208,9 +208,9 @@ class ReportConfig(_Strict):
         "more than this (0.10: 10 points) above the other agencies' average",
     )
     plotly_js: str = Field(
-        "",
-        description="a plotly.js bundle file to embed instead of plotly.py's full 4.8 MB one, "
-        "e.g. plotly-basic.min.js of plotly.js-basic-dist-min (1.2 MB), same plotly.js version",
+        "basic",
+        description="plotly.js to embed: basic (the shipped 1.2 MB partial bundle), empty "
+        "(plotly.py's full 4.8 MB one), or a bundle file of the same plotly.js version",
     )
 
 

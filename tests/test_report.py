@@ -10,7 +10,7 @@ def _data(agency: str, quote: str) -> ReportData:
             {
                 "agency_id": agency,
                 "interviews": 3,
-                "cases": 4,
+                "cases": 6,
                 "recovery_rate_count": 0.5,
                 "recovery_rate_amount": None,
                 "median_days_to_recover": None,
@@ -57,7 +57,7 @@ def test_hostile_metadata_and_quotes_are_escaped():
     assert "<script>alert" not in html and "<img src=x" not in html
     assert "&lt;script&gt;" in html
     assert "\\u003cscript\\u003ealert" in html  # inside the chart's JSON, escaped by plotly
-    assert "15%–85%" in html  # the recovery interval is shown
+    assert "15%–85%" in html  # the recovery interval is shown (6 cases: enough)
 
 
 def test_both_languages_render_the_scorecard():

@@ -29,9 +29,14 @@ def _has_playwright() -> bool:
 
 def test_report_renders_charts_without_errors(browser_ready, batch, tmp_path):
     run_flow(batch, tmp_path / "data", FakeTranscriber(TEXTS))
-    shot = tmp_path / "report.png"
-    result = render(tmp_path / "data" / "reports" / "report.html", shot)
-    assert result["errors"] == []
-    assert result["charts"] >= 2 and result["points"] >= 2  # scatter and themes, one dot per agency
-    assert result["external"] == []  # works offline: no CDN, fonts or scripts fetched
-    assert shot.stat().st_size > 20_000
+    report = tmp_path / "data" / "reports" / "report.html"
+    for width in (1280, 390):  # a desktop, a phone
+        shot = tmp_path / f"report-{width}.png"
+        result = render(report, shot, width=width)
+        assert result["errors"] == [], width
+        assert result["charts"] >= 2 and result["points"] >= 2  # scatter, themes: a dot per agency
+        assert result["external"] == []  # works offline: no CDN, fonts or scripts fetched
+        assert shot.stat().st_size > 20_000
+        # the page never pans sideways: wide tables scroll inside their own box
+        assert result["scroll_width"] <= result["inner_width"] == width, result
+        assert all(0 < w <= width for w in result["chart_widths"]), result["chart_widths"]

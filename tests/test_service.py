@@ -98,7 +98,7 @@ def test_agency_report_for_a_period_and_selective_ingest(batch, tmp_path):
     from datetime import date
 
     path = Path(agency_report("AG1", data, since=date(2026, 9, 1), until=date(2026, 9, 30)))
-    assert path.name == "agency-AG1_2026-09-01_2026-09-30.html"
+    assert path.name == "agency-AG1_2026-09-01_2026-09-30-it.html"
     html = path.read_text(encoding="utf-8")
     assert "AG1" in html and "AG2" not in html
 

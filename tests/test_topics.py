@@ -44,7 +44,8 @@ def demo_vectors() -> dict[str, object]:
 def _add(store: Store, recordings, vectors, embed_key: str = "e") -> None:
     for rec, agency, lines in recordings:
         store.con.execute(
-            "INSERT INTO recordings VALUES (?, ?, ?, ?, DATE '2026-09-01', 1, now())",
+            "INSERT INTO recordings (recording_id, file, case_id, agency_id, interview_date, "
+            "manifest_row, first_seen) VALUES (?, ?, ?, ?, DATE '2026-09-01', 1, now())",
             [rec, rec, f"case-{rec}", agency],
         )
         store.con.execute(

@@ -1,31 +1,91 @@
 """Report charts (plotly), rendered to HTML fragments that need no network.
 
-plotly.js is embedded once per report (in the first chart); the others reuse it. Agency ids are
+plotly.js is embedded once per report (in the first chart); the others reuse it. The full
+library is 4.8 MB; `report.plotly_js` may name a partial bundle of the same version instead. Agency ids are
 untrusted: plotly serialises them as JSON with <, > and / escaped (\u003c...), so no
 "</script>" can break out of the chart's script (tested with a hostile agency id).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 _COLORS = {"sufficient": "#2e86c1", "insufficient": "#b0b8c1"}
+# Month names written here rather than by plotly.js, whose dates are English ("Sep 6 2026").
+MONTHS = {
+    "it": ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
+# Legends below the plot (the width of a phone is too narrow for one beside it).
+_LEGEND = {"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"}
 
 
-def _html(fig: Any, first: bool) -> str:
-    return str(
+# plotly.js-basic-dist-min 4.1.1 (MIT, vendor/plotly-LICENSE.txt): scatter and bar, 1.2 MB
+# instead of 4.8 MB; `report.plotly_js: basic` (the default) embeds it.
+BASIC = "basic"
+VENDORED = Path(__file__).with_name("vendor") / "plotly-basic.min.js"
+
+
+def plotly_script(bundle: str = "") -> str:
+    """The plotly.js library as inline script tags, from `bundle` or else plotly.py's own.
+
+    `bundle` may be a partial bundle such as plotly.js-basic-dist-min, which draws scatter and
+    bar charts (every chart here); it must be the plotly.js version plotly.py writes figures for.
+    """
+    import plotly.offline
+
+    if not bundle:
+        return _inline(plotly.offline.get_plotlyjs())
+    version = plotly.offline.get_plotlyjs_version()
+    if bundle == BASIC:  # shipped with ascolto; another plotly.py version gets its own full one
+        text = VENDORED.read_text(encoding="utf-8")
+        return _inline(text if f" v{version}" in text[:300] else plotly.offline.get_plotlyjs())
+    text = Path(bundle).read_text(encoding="utf-8")
+    if f" v{version}" not in text[:300]:
+        raise ValueError(f"report.plotly_js {bundle} is not plotly.js v{version}")
+    return _inline(text)
+
+
+def _inline(library: str) -> str:
+    config = "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
+    return f"{config}\n<script>{library}</script>\n"
+
+
+def _html(fig: Any, first: bool, bundle: str = "") -> str:
+    """The figure as a fragment: it resizes with its box; no toolbar (its tips are English).
+
+    `first`: the library comes with it (once per page); `bundle`, which file (see plotly_script).
+    """
+    fig.update_layout(autosize=True)
+    chart = str(
         fig.to_html(
             full_html=False,
-            include_plotlyjs=first,
-            config={"displaylogo": False, "responsive": True},
+            include_plotlyjs=False,
+            config={"displaylogo": False, "responsive": True, "displayModeBar": False},
             default_height="440px",
+            default_width="100%",
         )
     )
+    return plotly_script(bundle) + chart if first else chart
 
 
-def empathy_vs_recovery(scorecard: pd.DataFrame, labels: dict[str, str], first: bool) -> str:
+def month_ticks(months: Any, language: str = "it") -> dict[str, Any]:
+    """Axis ticks for the months given, named in the report's language ("set 2026")."""
+    days = sorted({pd.Timestamp(m) for m in months})
+    names = MONTHS.get(language, MONTHS["en"])
+    return {
+        "tickmode": "array",
+        "tickvals": days,
+        "ticktext": [f"{names[d.month - 1]} {d.year}" for d in days],
+    }
+
+
+def empathy_vs_recovery(
+    scorecard: pd.DataFrame, labels: dict[str, str], first: bool, bundle: str = ""
+) -> str:
     """Scatter of agencies: empathy index (x) against recovery rate (y), 95% bars, quadrants."""
     import plotly.graph_objects as go
 
@@ -56,19 +116,23 @@ def empathy_vs_recovery(scorecard: pd.DataFrame, labels: dict[str, str], first: 
         xaxis_range=[0, 100],
         yaxis_range=[0, 100],
         margin={"t": 30, "l": 60, "r": 20, "b": 50},
-        legend={"orientation": "h", "y": -0.2},
+        legend=_LEGEND,
         template="plotly_white",
     )
-    return _html(fig, first)
+    return _html(fig, first, bundle)
 
 
 def _error(part: pd.DataFrame, column: str, scale: float) -> dict[str, Any]:
+    """Error bars of the interval, clipped to the scale (0..100 index, 0..1 shares)."""
     value = part[column].astype(float)
+    top = 100.0 if column == "empathy_index" else 1.0
+    low = part[f"{column}_low"].astype(float).clip(0, top)
+    high = part[f"{column}_high"].astype(float).clip(0, top)
     return {
         "type": "data",
         "symmetric": False,
-        "array": (scale * (part[f"{column}_high"].astype(float) - value)).fillna(0).tolist(),
-        "arrayminus": (scale * (value - part[f"{column}_low"].astype(float))).fillna(0).tolist(),
+        "array": (scale * (high - value)).clip(lower=0).fillna(0).tolist(),
+        "arrayminus": (scale * (value - low)).clip(lower=0).fillna(0).tolist(),
         "color": "#5b6773",
         "thickness": 1,
     }
@@ -87,15 +151,20 @@ def themes_by_agency(theme_rows: list[dict], agencies: list[str], first: bool) -
         barmode="group",
         xaxis_title="%",
         height=max(360, 28 * len(labels) * max(1, len(agencies)) // 2),
-        margin={"t": 20, "l": 220, "r": 20, "b": 40},
+        margin={"t": 20, "l": 10, "r": 10, "b": 40},
         template="plotly_white",
-        yaxis={"autorange": "reversed"},
+        yaxis={"autorange": "reversed", "automargin": True},
+        legend=_LEGEND,
     )
     return _html(fig, first)
 
 
 def monthly_trend(
-    interviews: pd.DataFrame, benchmark: dict[str, str], labels: dict[str, str], first: bool
+    interviews: pd.DataFrame,
+    benchmark: dict[str, str],
+    labels: dict[str, str],
+    first: bool,
+    language: str = "it",
 ) -> str:
     """Empathy index and threatened share per agency and month of interview."""
     import plotly.graph_objects as go
@@ -123,27 +192,41 @@ def monthly_trend(
                            customdata=part["n"], hovertemplate=hover),
                 row=1, col=col,
             )  # fmt: skip
-    fig.update_layout(margin={"t": 40, "l": 50, "r": 20, "b": 40}, template="plotly_white")
+    ticks = month_ticks(monthly["month"], language)
+    fig.update_xaxes(**ticks)
+    fig.update_layout(margin={"t": 40, "l": 50, "r": 20, "b": 40}, template="plotly_white",
+                      legend=_LEGEND)  # fmt: skip
     return _html(fig, first)
 
 
-def losses(scorecard: pd.DataFrame, labels: dict[str, str], first: bool) -> str:
+def losses(
+    scorecard: pd.DataFrame, labels: dict[str, str], first: bool, language: str = "it"
+) -> str:
     """Customers lost and their annual value, beside the money still outstanding, per agency."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     agencies = scorecard["agency_id"].astype(str)
+    money = (
+        "%{x}: %{y:,.0f} €<extra></extra>"
+        if language == "it"
+        else "%{x}: €%{y:,.0f}<extra></extra>"
+    )
     fig.add_trace(go.Bar(x=agencies, y=scorecard["value_lost_eur"], name=labels["value_lost"],
                          text=scorecard["churned"], texttemplate="%{text}",
-                         hovertemplate="%{x}: € %{y:,.0f}<extra></extra>"))  # fmt: skip
+                         hovertemplate=money))  # fmt: skip
     fig.add_trace(go.Bar(x=agencies, y=scorecard["outstanding_eur"], name=labels["outstanding"],
-                         hovertemplate="%{x}: € %{y:,.0f}<extra></extra>"))  # fmt: skip
+                         hovertemplate=money))  # fmt: skip
+    if language == "it":
+        fig.update_layout(separators=",.")  # 12.929 (plotly's default is 12,929)
     fig.update_layout(barmode="group", yaxis_title="€", template="plotly_white",
-                      margin={"t": 20, "l": 60, "r": 20, "b": 40})  # fmt: skip
+                      margin={"t": 20, "l": 60, "r": 20, "b": 40}, legend=_LEGEND)  # fmt: skip
     return _html(fig, first)
 
 
-def topics_by_month(views: pd.DataFrame, labels: dict[int, str], first: bool = False) -> str:
+def topics_by_month(
+    views: pd.DataFrame, labels: dict[int, str], first: bool = False, language: str = "it"
+) -> str:
     """Share of each month's customer utterances that fall in each topic."""
     import plotly.graph_objects as go
 
@@ -158,6 +241,7 @@ def topics_by_month(views: pd.DataFrame, labels: dict[int, str], first: bool = F
                        customdata=counts, hovertemplate="%{x|%Y-%m}: %{y:.0f}% (n=%{customdata})"
                        "<extra>" + name.replace("<", "&lt;") + "</extra>")
         )  # fmt: skip
+    fig.update_xaxes(**month_ticks(totals.index, language))
     fig.update_layout(yaxis_title="%", template="plotly_white",
-                      margin={"t": 20, "l": 50, "r": 20, "b": 40})  # fmt: skip
+                      margin={"t": 20, "l": 50, "r": 20, "b": 40}, legend=_LEGEND)  # fmt: skip
     return _html(fig, first)

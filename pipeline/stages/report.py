@@ -83,11 +83,17 @@ def rebuild_report(
     )  # fmt: skip
 
 
-def agency_report_path(data_dir: Path, agency: str, period: Period = (None, None)) -> Path:
-    """Where the agency-report flow writes one agency's report for a period."""
+def agency_report_path(
+    data_dir: Path, agency: str, period: Period = (None, None), language: str = "it"
+) -> Path:
+    """Where the agency-report flow writes one agency's report for a period, in a language.
+
+    The language is in the name (`agency-AG02-it.html`), so an English run keeps the Italian one.
+    """
     dates = "".join(f"_{d.isoformat()}" if d else "_" for d in period).rstrip("_")
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in agency)[:64] or "agency"
-    return data_dir / "reports" / f"agency-{safe}{dates}.html"
+    lang = "".join(c for c in language if c.isalnum())[:8] or "it"
+    return data_dir / "reports" / f"agency-{safe}{dates}-{lang}.html"
 
 
 def _month(day: date | None) -> date | None:
@@ -184,14 +190,18 @@ def report_data(
             store, keys, info, names, views, agency, agencies, settings,
             keep_empty=not benchmark_note,
         )  # fmt: skip
-    shown = scorecard.assign(
-        agency_id=scorecard["agency_id"].replace({BENCHMARK_ID: labels["benchmark"]})
+    shown = _clipped(
+        scorecard.assign(
+            agency_id=scorecard["agency_id"].replace({BENCHMARK_ID: labels["benchmark"]})
+        )
     )
     charts = {
-        "scatter": empathy_vs_recovery(shown, labels, first=True),
+        "scatter": empathy_vs_recovery(shown, labels, first=True, bundle=settings.report.plotly_js),
         "themes": themes_by_agency(theme_rows, shown["agency_id"].tolist(), first=False),
-        "trend": monthly_trend(trend, {BENCHMARK_ID: labels["benchmark"]}, labels, first=False),
-        "losses": losses(shown, labels, first=False),
+        "trend": monthly_trend(
+            trend, {BENCHMARK_ID: labels["benchmark"]}, labels, first=False, language=lang
+        ),
+        "losses": losses(shown, labels, first=False, language=lang),
     }
     if topics:
         topic_rows = [
@@ -200,7 +210,7 @@ def report_data(
         ]
         charts["topics"] = themes_by_agency(topic_rows, shown["agency_id"].tolist(), first=False)
         charts["topics_trend"] = topics_by_month(
-            topic_views, {t["topic_id"]: t["label"] for t in topics}
+            topic_views, {t["topic_id"]: t["label"] for t in topics}, language=lang
         )
     quarantine = store.quarantine(run_id)[["source", "row_number", "reason"]]
     warnings = store.warnings(run_id)[["source", "row_number", "message"]]
@@ -208,6 +218,8 @@ def report_data(
     if agency is not None:  # the agency's (and the pool's) utterances, not the whole store's
         meta["n_utterances"] = int(interviews["n_utterances"].fillna(0).sum())
     note = str(model["note"].iloc[0]) if len(model) else ""
+    if note and labels["no_topics_fitted"]:  # the topic stage writes its note in English
+        note = labels["no_topics_fitted"]
     return ReportData(
         scorecard=shown,
         theme_rows=theme_rows,
@@ -221,7 +233,23 @@ def report_data(
         findings=found,
         charts=charts,
         benchmark_note=benchmark_note,
+        agency=agency,
+        min_interviews=settings.scoring.min_interviews,
+        retrain_margin=settings.report.retrain_margin,
     )
+
+
+def _clipped(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """Intervals clipped to their scale: 0..100 for the empathy index, 0..1 for shares."""
+    out = scorecard.copy()
+    for name in ("threatened_rate", "negative_rate", "recovery_rate_count", "churn_rate"):
+        for end in ("low", "high"):
+            if f"{name}_{end}" in out:
+                out[f"{name}_{end}"] = out[f"{name}_{end}"].astype(float).clip(0.0, 1.0)
+    for end in ("low", "high"):
+        if f"empathy_index_{end}" in out:
+            out[f"empathy_index_{end}"] = out[f"empathy_index_{end}"].astype(float).clip(0, 100)
+    return out
 
 
 def _warning_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:

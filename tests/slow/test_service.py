@@ -135,7 +135,7 @@ def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings
             timeout=300,
         )
         assert report.state.is_completed(), report.state
-        assert (data / "reports" / "agency-AG01.html").is_file()
+        assert (data / "reports" / "agency-AG01-en.html").is_file()
         # The server checks parameters against the flow's schema (enforce_parameter_schema) and
         # refuses to create the run: 409 Conflict, naming the field and the allowed stages.
         with pytest.raises(PrefectHTTPStatusError) as refused:
