@@ -332,8 +332,6 @@ def serve(
     from pipeline.lock import WAIT_ENV
 
     service = load_settings(config).service
-    # Runs triggered together queue on the data directory instead of failing.
-    os.environ.setdefault(WAIT_ENV, str(service.lock_wait_s))
     if not os.environ.get("PREFECT_API_URL"):
         raise ServiceError(
             "set PREFECT_API_URL to a running Prefect server (start one with `prefect server "
@@ -346,6 +344,9 @@ def serve(
         data_dir, config, drop_folder or service.drop_folder,
         service.nightly_cron, service.purge_cron, service.timezone,
     )  # fmt: skip
+    # Runs triggered together queue on the data directory instead of failing (served runs are
+    # this process's children and inherit it).
+    os.environ.setdefault(WAIT_ENV, str(service.lock_wait_s))
     with reports_server(data_dir / "reports", service.reports_port) as url:
         if url:
             os.environ[REPORTS_URL_ENV] = url

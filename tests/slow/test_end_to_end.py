@@ -123,7 +123,9 @@ def test_forget_then_purge_on_the_demo_store(demo_run, tmp_path):
     assert left == FILES[1:]
     assert not any(case_id.lower() in dump for name, dump in dumps.items() if name != "erased")
     assert audit.values.tolist() == [["forget-case", 1]]
-    purged = CliRunner().invoke(app, ["purge", "--older-than", "0", "--data-dir", str(data)])
+    purged = CliRunner().invoke(
+        app, ["purge", "--older-than", "0", "--data-dir", str(data), "--yes"]
+    )
     assert purged.exit_code == 0 and "erased 2 recordings" in purged.output
     with Store(data, read_only=True) as store:
         for table in ("recordings", "segments", "utterances", "interview_labels", "embeddings"):

@@ -72,7 +72,9 @@ def test_served_deployments_run_from_the_client(prefect_api, two_demo_recordings
         port = probe.getsockname()[1]
     config = tmp_path / "serve.yaml"
     config.write_text(f"service:\n  reports_port: {port}\n", encoding="utf-8")
+    # the test session quiets Prefect to WARNING; `ascolto serve` itself defaults to INFO
     server_env = _env(prefect_api, PREFECT_RUNNER_POLL_FREQUENCY="1")
+    server_env.pop("PREFECT_LOGGING_LEVEL", None)
     serve = subprocess.Popen(
         [*ASCOLTO, "serve", "--data-dir", str(data), "--drop-folder", str(drop),
          "--config", str(config)],
