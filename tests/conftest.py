@@ -209,3 +209,53 @@ def prefect_api():
     server.start()
     yield server.api_url
     server.stop()
+
+
+def tone_transcriber(freqs: dict[str, float], said: dict[str, tuple[str, str]]):
+    """A fake transcriber whose customer says one agency's lines, chosen by the recording's tone."""
+    from pipeline.asr.transcribe import FakeTranscriber, voiced_regions
+    from pipeline.records import Segment
+
+    class ToneTranscriber(FakeTranscriber):
+        def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
+            self.calls += 1
+            spectrum = np.abs(np.fft.rfft(samples))
+            freq = float(np.argmax(spectrum)) * 16_000 / len(samples)
+            agency = min(freqs, key=lambda a: abs(freqs[a] - freq))
+            texts = [QUESTION, said[agency][0], FOLLOW_UP, said[agency][1]]
+            return [
+                Segment(start=a, end=b, text=texts[i % len(texts)], avg_logprob=-0.2)
+                for i, (a, b) in enumerate(voiced_regions(samples))
+            ]
+
+    return ToneTranscriber()
+
+
+def agency_store(root: Path, days: dict[str, list[str]], freqs: dict[str, float],
+                 said: dict[str, tuple[str, str]], case_for) -> Path:  # fmt: skip
+    """A data dir with interviews of several agencies (one tone each) and topics fitted.
+
+    `case_for(agency, i, case_id)` gives each interview's cases.csv row.
+    """
+    rec = root / "recordings"
+    rec.mkdir()
+    rows, cases = [], []
+    for agency, dates in days.items():
+        for i, day in enumerate(dates):
+            name = f"{agency}-{i}.wav"
+            # a few Hz apart: the same audio twice is rejected as a duplicate
+            write_wav(rec / name, bursts([1, 0] * 4, freq=freqs[agency] + 5 * i)[None, :])
+            case = f"{agency}K{i}"
+            rows.append({"file": name, "case_id": case, "agency_id": agency,
+                         "interview_date": day, "consent": "yes"})  # fmt: skip
+            cases.append(case_for(agency, i, case))
+    config = root / "config.yaml"
+    config.write_text("topics:\n  min_utterances: 10\n", encoding="utf-8")
+    batch = {
+        "recordings": rec,
+        "manifest": write_csv(root / "manifest.csv", rows),
+        "cases": write_csv(root / "cases.csv", cases),
+    }
+    data = root / "data"
+    run_flow(batch, data, tone_transcriber(freqs, said), config=config)
+    return data

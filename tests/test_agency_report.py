@@ -6,10 +6,9 @@ import re
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from pipeline.asr.transcribe import FakeTranscriber, Segment, voiced_regions
+from pipeline.asr.transcribe import FakeTranscriber
 from pipeline.config import load_settings
 from pipeline.stages.report import BENCHMARK_ID, last_run, rebuild_report, report_data
 from pipeline.stages.scoring import interviews_frame
@@ -18,12 +17,11 @@ from pipeline.store import Store
 from tests.conftest import (
     FOLLOW_UP,
     QUESTION,
-    bursts,
+    agency_store,
     case_row,
     report_text,
     run_flow,
     write_csv,
-    write_wav,
 )
 
 TEXTS = [
@@ -56,54 +54,19 @@ DATES = {
 SHORT = (date(2026, 9, 15), date(2026, 9, 25))  # AG02 once, AG01 once, AG03 once
 
 
-class ToneTranscriber(FakeTranscriber):
-    """The fake transcriber, with each agency's words chosen by the recording's tone."""
-
-    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
-        self.calls += 1
-        spectrum = np.abs(np.fft.rfft(samples))
-        freq = float(np.argmax(spectrum)) * 16_000 / len(samples)
-        agency = min(FREQS, key=lambda a: abs(FREQS[a] - freq))
-        texts = [QUESTION, SAID[agency][0], FOLLOW_UP, SAID[agency][1]]
-        return [
-            Segment(start=a, end=b, text=texts[i % len(texts)], avg_logprob=-0.2)
-            for i, (a, b) in enumerate(voiced_regions(samples))
-        ]
+def _case(agency: str, i: int, case: str) -> dict:
+    if agency == "AG01":  # distinctive figures: nobody pays, everybody leaves
+        return case_row(case, agency, 7777, 0, nps="2", annual_value_eur="4321",
+                        contract_ended_date="2026-07-15")  # fmt: skip
+    if agency == "AG03":
+        return case_row(case, agency, 3333, 3333, nps="10")
+    return case_row(case, agency, 500, 250 * (i % 2), nps="8")
 
 
 @pytest.fixture(scope="module")
 def three(tmp_path_factory) -> Path:
     """A store of 15 interviews over three agencies, with topics fitted on them."""
-    root = tmp_path_factory.mktemp("agencies")
-    rec = root / "recordings"
-    rec.mkdir()
-    rows, cases = [], []
-    for agency, days in DATES.items():
-        for i, day in enumerate(days):
-            name = f"{agency}-{i}.wav"
-            write_wav(
-                rec / name, bursts([1, 0, 1, 0, 1, 0, 1, 0], freq=FREQS[agency] + 5 * i)[None, :]
-            )
-            case = f"{agency}K{i}"
-            rows.append({"file": name, "case_id": case, "agency_id": agency,
-                         "interview_date": day, "consent": "yes"})  # fmt: skip
-            if agency == "AG01":  # distinctive figures: nobody pays, everybody leaves
-                cases.append(case_row(case, agency, 7777, 0, nps="2", annual_value_eur="4321",
-                                      contract_ended_date="2026-07-15"))  # fmt: skip
-            elif agency == "AG03":
-                cases.append(case_row(case, agency, 3333, 3333, nps="10"))
-            else:
-                cases.append(case_row(case, agency, 500, 250 * (i % 2), nps="8"))
-    config = root / "config.yaml"
-    config.write_text("topics:\n  min_utterances: 10\n", encoding="utf-8")
-    batch = {
-        "recordings": rec,
-        "manifest": write_csv(root / "manifest.csv", rows),
-        "cases": write_csv(root / "cases.csv", cases),
-    }
-    data = root / "data"
-    run_flow(batch, data, ToneTranscriber(), config=config)
-    return data
+    return agency_store(tmp_path_factory.mktemp("agencies"), DATES, FREQS, SAID, _case)
 
 
 def _report(data: Path, out: Path, **kwargs) -> str:

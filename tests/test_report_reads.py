@@ -6,24 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.asr.transcribe import FakeTranscriber, Segment, voiced_regions
 from pipeline.config import load_settings
 from pipeline.report.html import LABELS, ReportData, headline, render_html
 from pipeline.stages.report import agency_report_path, rebuild_report
 from pipeline.store import Store
 from tests.conftest import (
-    FOLLOW_UP,
-    QUESTION,
-    bursts,
+    agency_store,
     case_row,
     report_text,
-    run_flow,
-    write_csv,
-    write_wav,
 )
 
 # Three agencies of five interviews each (scoring.min_interviews = 5: all ranked), like the demo:
@@ -52,54 +45,20 @@ ENGLISH_UI = [
 ]  # fmt: skip
 
 
-class ToneTranscriber(FakeTranscriber):
-    """Each agency's words, chosen by the recording's tone."""
-
-    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
-        self.calls += 1
-        spectrum = np.abs(np.fft.rfft(samples))
-        freq = float(np.argmax(spectrum)) * 16_000 / len(samples)
-        agency = min(FREQS, key=lambda a: abs(FREQS[a] - freq))
-        texts = [QUESTION, SAID[agency][0], FOLLOW_UP, SAID[agency][1]]
-        return [
-            Segment(start=a, end=b, text=texts[i % len(texts)], avg_logprob=-0.2)
-            for i, (a, b) in enumerate(voiced_regions(samples))
-        ]
+def _case(agency: str, i: int, case: str) -> dict:
+    if agency == "AG01":  # nobody pays, everybody leaves
+        return case_row(case, agency, 900, 0, nps="2", annual_value_eur=LOST_VALUE[i],
+                        contract_ended_date="2026-07-15")  # fmt: skip
+    if agency == "AG02":
+        return case_row(case, agency, 500, 250 * (i % 2), nps="7")
+    return case_row(case, agency, 400, 400, nps="10")
 
 
 @pytest.fixture(scope="module")
 def demo_like(tmp_path_factory) -> Path:
     """A store of 15 interviews over three agencies, with topics fitted on them."""
-    root = tmp_path_factory.mktemp("reads")
-    rec = root / "recordings"
-    rec.mkdir()
-    rows, cases = [], []
-    for agency in FREQS:
-        for i, day in enumerate(DAYS):
-            name = f"{agency}-{i}.wav"
-            write_wav(
-                rec / name, bursts([1, 0, 1, 0, 1, 0, 1, 0], freq=FREQS[agency] + 5 * i)[None, :]
-            )
-            case = f"{agency}K{i}"
-            rows.append({"file": name, "case_id": case, "agency_id": agency,
-                         "interview_date": day, "consent": "yes"})  # fmt: skip
-            if agency == "AG01":  # nobody pays, everybody leaves
-                cases.append(case_row(case, agency, 900, 0, nps="2", annual_value_eur=LOST_VALUE[i],
-                                      contract_ended_date="2026-07-15"))  # fmt: skip
-            elif agency == "AG02":
-                cases.append(case_row(case, agency, 500, 250 * (i % 2), nps="7"))
-            else:
-                cases.append(case_row(case, agency, 400, 400, nps="10"))
-    config = root / "config.yaml"
-    config.write_text("topics:\n  min_utterances: 10\n", encoding="utf-8")
-    batch = {
-        "recordings": rec,
-        "manifest": write_csv(root / "manifest.csv", rows),
-        "cases": write_csv(root / "cases.csv", cases),
-    }
-    data = root / "data"
-    run_flow(batch, data, ToneTranscriber(), config=config)
-    return data
+    days = {agency: DAYS for agency in FREQS}
+    return agency_store(tmp_path_factory.mktemp("reads"), days, FREQS, SAID, _case)
 
 
 def _build(data: Path, out: Path, **kwargs) -> str:
