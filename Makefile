@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput bench-erasure report-screenshot
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput bench-erasure report-screenshot notebook
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: install  ## run the whole pipeline on the shipped synthetic demo
 
 test: install  ## fast tier and slow (real-model) tier
 	$(BIN)/python -m pytest
+
+notebook: install  ## JupyterLab on notebooks/ (installs the notebook extra once)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[notebook]'
+	$(BIN)/jupyter lab notebooks/
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

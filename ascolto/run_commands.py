@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -67,11 +68,16 @@ def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice
     from flows.service import check_prefect_api
 
     check_prefect_api()
+    # Ctrl+C is handled here, the moment it comes: a KeyboardInterrupt raised inside Prefect's
+    # engine can surface as another error ("Task run is not set") with a traceback.
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: _interrupted(opts.data_dir))
     try:
         with _progress(enabled=not opts.log_json) as progress:
             summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # raised before our handler was in place, or by a library
         _interrupted(opts.data_dir)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     _print_summary(summary)
     if summary["quarantined"]:
         raise typer.Exit(1)
@@ -111,7 +117,12 @@ def _run_flow(
 
 
 def _interrupted(data_dir: Path) -> NoReturn:
-    """Ctrl+C: say what was kept and leave at once (every store write is a transaction)."""
+    """Ctrl+C: say what was kept and leave at once.
+
+    Safe at any point: every store write is one transaction (an unfinished one is rolled back
+    when the store is next opened, as the SIGKILL tests in tests/test_crash.py show), files are
+    written to a temporary name and renamed, and the OS releases the data directory's lock.
+    """
     typer.secho(
         f"interrupted: every transcript and label already written to {data_dir} is kept; run the "
         "same command again to continue from there",
@@ -121,8 +132,25 @@ def _interrupted(data_dir: Path) -> NoReturn:
     sys.stderr.flush()
     sys.stdout.flush()
     # Prefect's shutdown (its temporary server, task threads) takes a minute and prints pages of
-    # tracebacks; nothing of ours is left to clean: the lock is released by the OS.
+    # tracebacks, so the process leaves at once; the lock is released by the OS. Leaving at once
+    # skips Prefect's exit handlers, so its temporary server is stopped here, or it would outlive
+    # the run (and keep the terminal's output open).
+    _stop_children()
     os._exit(130)
+
+
+def _stop_children(grace_s: float = 3.0) -> None:
+    """Terminate this process's children (Prefect's temporary server), kill what remains."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 @contextmanager
@@ -327,6 +355,7 @@ def serve(
     """
     # Analysts read the run's progress in the UI: INFO by default here, not WARNING.
     prepare_prefect(verbose + 1, log_json)
+    from flows.parameters import SERVED_ENV
     from flows.service import ServiceError, check_prefect_api, deployments, reports_server
     from pipeline.config import load_settings
     from pipeline.lock import WAIT_ENV
@@ -347,6 +376,7 @@ def serve(
     # Runs triggered together queue on the data directory instead of failing (served runs are
     # this process's children and inherit it).
     os.environ.setdefault(WAIT_ENV, str(service.lock_wait_s))
+    os.environ[SERVED_ENV] = "1"  # a fixable error ends a served run as one sentence in the UI
     with reports_server(data_dir / "reports", service.reports_port) as url:
         if url:
             os.environ[REPORTS_URL_ENV] = url

@@ -291,6 +291,7 @@ def _now() -> datetime:
 
 
 @flow(name="process-recordings")
+@parameters.plain_failures
 def process_recordings(
     recordings_dir: Path,
     manifest: Path,
@@ -380,6 +381,7 @@ def process_recordings(
 
 
 @flow(name="rerun-stage")
+@parameters.plain_failures
 def rerun_stage(
     stage: RerunStage,
     data_dir: Path = Path("ascolto-data"),
@@ -414,6 +416,7 @@ def rerun_stage(
 
 
 @flow(name="agency-report")
+@parameters.plain_failures
 def agency_report(
     agency: str,
     data_dir: Path = Path("ascolto-data"),
@@ -451,6 +454,7 @@ def agency_report(
 
 
 @flow(name="purge")
+@parameters.plain_failures
 def purge_expired(
     data_dir: Path = Path("ascolto-data"),
     config: str | Path = "",

@@ -67,7 +67,21 @@ class AsrConfig(_Strict):
     )
     beam_size: int = Field(5, ge=1, le=10)
     vad_filter: bool = True
-    condition_on_previous_text: bool = False
+    # Silero's default 0.5 cuts the first words of sentences on band-limited 8 kHz calls, whose
+    # speech probabilities run lower (benchmarks/asr.py); 0.2 keeps them and still gives no words
+    # on silence, hum or noise.
+    vad_threshold: float = Field(0.2, gt=0, lt=1, description="Silero speech probability")
+    vad_speech_pad_ms: int = Field(600, ge=0, le=2000, description="audio kept around speech")
+    initial_prompt: str = Field(
+        "", description="text Whisper sees before the audio (a domain prompt); empty: none"
+    )
+    # Measured on the demo's held-out files (benchmarks/asr.py): conditioning on the previous
+    # window's text helps on telephone-band audio and hurts on 16 kHz audio.
+    condition_on_previous_text: bool | Literal["narrowband"] = Field(
+        "narrowband",
+        description="true, false, or narrowband: on only for telephone-band audio (nothing "
+        "above 4 kHz: an 8 kHz call, even when stored at a higher rate)",
+    )
     no_speech_threshold: float = Field(0.6, ge=0, le=1)
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4

@@ -15,6 +15,7 @@ instead of printing a number.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -201,6 +202,27 @@ _TEXT: dict[str, dict[str, Any]] = {
 }
 
 
+_NEL = re.compile(r"\b([Nn])el (\d+)(?=[,.]?\d*\s?%)")
+
+
+def italian_articles(text: str) -> str:
+    """Italian "nel" before a percentage, as the number is read: nello 0%, nell'8%, nel 5%.
+
+    The article follows the number's spoken start: "zero" takes "lo", a vowel ("uno", "undici",
+    "otto", "ottanta"...) takes "l'", every other number "il".
+    """
+
+    def fix(match: re.Match[str]) -> str:
+        n, digits = match.group(1), match.group(2)
+        if int(digits) == 0:
+            return f"{n}ello {digits}"
+        if digits in ("1", "11") or digits.startswith("8"):
+            return f"{n}ell'{digits}"
+        return match.group(0)
+
+    return _NEL.sub(fix, text)
+
+
 def sentence(f: Finding, lang: str = "it") -> str:
     """One plain-language sentence from the numbers, honest about significance."""
     words = _TEXT[lang]
@@ -209,6 +231,8 @@ def sentence(f: Finding, lang: str = "it") -> str:
         b=_pct(f.rate_unexposed, lang),
         odds=_num(f.odds_ratio, lang) if f.odds_ratio is not None else "?",
     )
+    if lang == "it":
+        head = italian_articles(head)
     if f.p_value is None:
         reason = words["reasons"].get(f.note, f.note)
         if f.key == "empathy_payment":

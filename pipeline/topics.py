@@ -15,8 +15,10 @@ and below `topics.min_utterances` no topics are fitted: on so few texts they wou
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,11 +116,46 @@ class LemmaTokenizer:
         )
 
 
+# BERTopic's package imports optional parts ascolto never uses: LLM/zero-shot representations
+# (transformers), its plotting (umap) and the hdbscan package (sklearn's HDBSCAN stands in).
+# Importing them costs about 6 s of every run that fits or loads a topic model (measured with
+# `python -X importtime`); BERTopic itself falls back cleanly when they are missing.
+_NOT_NEEDED_BY_BERTOPIC_HERE = ("transformers", "umap", "hdbscan", "pynndescent")
+
+
+class _SkipOptional(importlib.abc.MetaPathFinder):
+    """While BERTopic loads, the optional packages above look not installed."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        """Refuse the skipped packages; leave every other import to the normal finders."""
+        if name.split(".")[0] in _NOT_NEEDED_BY_BERTOPIC_HERE:
+            raise ModuleNotFoundError(f"No module named {name!r} (skipped by ascolto)", name=name)
+
+
+def import_bertopic() -> None:
+    """Import BERTopic once without the optional packages it would load and ascolto never uses.
+
+    Has no effect when BERTopic (or one of those packages) is already imported: a module in
+    `sys.modules` is used as is.
+    """
+    if "bertopic" in sys.modules:
+        return
+    finder = _SkipOptional()
+    sys.meta_path.insert(0, finder)
+    try:
+        import bertopic  # noqa: F401
+        import bertopic.dimensionality  # noqa: F401
+        import bertopic.representation  # noqa: F401
+    finally:
+        sys.meta_path.remove(finder)
+
+
 def _embedder_backend(embedder: Any) -> Any:
     """Our embedder seen as a BERTopic backend, for word-level representations (MMR, KeyBERT).
 
     Defined here rather than at import: importing BERTopic takes seconds.
     """
+    import_bertopic()
     from bertopic.backend import BaseEmbedder
 
     class EmbedderBackend(BaseEmbedder):  # type: ignore[misc]
@@ -132,6 +169,7 @@ def _representation(config: TopicsConfig, embedder: Any) -> Any:
     """BERTopic representation model for `topics.representation` (None: plain c-TF-IDF)."""
     if config.representation == "ctfidf" or embedder is None:
         return None
+    import_bertopic()
     from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
 
     if config.representation == "keybert":
@@ -177,7 +215,8 @@ def fit_topics(
         return empty
     texts = [texts[i] for i in kept]
     embeddings = embeddings[kept]
-    from bertopic import BERTopic  # deferred: a cold import takes many seconds
+    import_bertopic()  # deferred: a cold import takes seconds
+    from bertopic import BERTopic
     from bertopic.dimensionality import BaseDimensionalityReduction
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import CountVectorizer
@@ -329,9 +368,23 @@ def save_model(model: object, folder: Path, about: dict) -> None:
 def load_model(folder: Path) -> object:
     """A model saved by `save_model`; it assigns by similarity to the topic embeddings."""
     _quiet_bertopic()
+    import_bertopic()
     from bertopic import BERTopic
 
     return BERTopic.load(str(folder))
+
+
+def saved_topic_vectors(folder: Path) -> dict[int, np.ndarray]:
+    """`topic_vectors` of a model saved by `save_model`, read from its files without BERTopic.
+
+    A refit only needs the previous topics' embeddings to keep their IDs; loading the whole
+    model would build a UMAP and an HDBSCAN it never uses.
+    """
+    from safetensors.numpy import load_file
+
+    vectors = load_file(str(folder / "topic_embeddings.safetensors"))["topic_embeddings"]
+    offset = int(json.loads((folder / "topics.json").read_text(encoding="utf-8"))["_outliers"])
+    return {i - offset: vectors[i] for i in range(len(vectors)) if i - offset >= 0}
 
 
 def assign(model: object, texts: list[str], embeddings: np.ndarray) -> list[int]:

@@ -2,6 +2,7 @@
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from pipeline.asr.transcribe import FakeTranscriber
@@ -165,6 +166,8 @@ def test_export_and_per_agency_report_after_a_run(batch, fake, tmp_path):
         app, ["export", "--format", "parquet", "-o", str(out), "--data-dir", str(data)]
     )
     assert parquet.exit_code == 0 and (out / "utterances.parquet").stat().st_size > 0
+    utterances = pd.read_parquet(out / "utterances.parquet")  # as an analyst reads it
+    assert "Mi hanno minacciato" in " ".join(utterances["text"])
 
     one = tmp_path / "ag1.html"
     result = runner.invoke(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -200,3 +201,44 @@ def test_transcription_reports_progress(batch, tmp_path):
     later = [c for c in calls if c[0] != "transcribe"]
     stages = ["ingest", "embed", "classify", "topics", "scoring", "report"]
     assert later == [(s, d, 1) for s in stages for d in (0, 1)]
+
+
+def test_a_served_run_fails_with_one_sentence_in_the_forms_words(batch, tmp_path, monkeypatch):
+    from flows.parameters import SERVED_ENV
+    from flows.process import process_recordings
+
+    monkeypatch.setenv(SERVED_ENV, "1")
+    records: list[logging.LogRecord] = []
+    catch = logging.Handler()
+    catch.emit = records.append  # type: ignore[method-assign]
+    for name in ("prefect.task_runs", "prefect.flow_runs"):
+        logging.getLogger(name).addHandler(catch)
+    missing = tmp_path / "no-such-manifest.csv"
+    try:
+        state = process_recordings(
+            batch["recordings"], missing, batch["cases"], tmp_path / "data", return_state=True
+        )
+    finally:
+        for name in ("prefect.task_runs", "prefect.flow_runs"):
+            logging.getLogger(name).removeHandler(catch)
+    errors = [r for r in records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and not errors[0].exc_info  # one sentence, no traceback
+    assert "the field 'manifest'" in errors[0].getMessage()
+    assert state.is_failed()
+    assert "no-such-manifest.csv" in state.message and "Traceback" not in state.message
+    assert "--manifest" not in state.message  # the form has a field, not a flag
+    nothing = rerun_stage("report", tmp_path / "empty", return_state=True)
+    assert nothing.is_failed() and "no completed run" in nothing.message
+    monkeypatch.delenv(SERVED_ENV)
+    with pytest.raises(NoRunYet):  # the CLI still gets the exception (and its exit code)
+        rerun_stage("report", tmp_path / "empty")
+
+
+def test_flags_in_advice_become_the_forms_field_names():
+    from flows.parameters import in_form_words
+
+    message = "manifest.csv not found: pass --manifest or use another --data-dir; see `ascolto forget --dry-run`"
+    assert in_form_words(message, ["manifest", "data_dir"]) == (
+        "manifest.csv not found: pass the field 'manifest' or use another the field 'data_dir'; "
+        "see `ascolto forget --dry-run`"
+    )

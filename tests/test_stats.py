@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.stats import case_table, findings, sentence
+from pipeline.stats import case_table, findings, italian_articles, sentence
 
 
 def _table(groups: list[tuple[int, int, int]], amount_spread: bool = False) -> pd.DataFrame:
@@ -78,3 +78,16 @@ def test_case_table_joins_interviews_to_outcomes():
     assert list(table.index) == ["K1", "K2"]  # K3 was never interviewed
     assert table.loc["K1", "threatened"] == 1 and table.loc["K1", "empathy_10"] == 6.0
     assert table.loc["K1", "churned"] == 1 and table.loc["K2", "paid"] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pagato nel 0% dei casi, gli altri nel 8%", "pagato nello 0% dei casi, gli altri nell'8%"),
+        ("nel 11%, nel 1% e nel 80%", "nell'11%, nell'1% e nell'80%"),
+        ("nel 5%, nel 18% e nel 100%", "nel 5%, nel 18% e nel 100%"),
+        ("nel 2024 e nel 0,5 %", "nel 2024 e nello 0,5 %"),
+    ],
+)
+def test_italian_article_before_a_percentage_follows_how_it_is_read(text, expected):
+    assert italian_articles(text) == expected

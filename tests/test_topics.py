@@ -14,6 +14,7 @@ def test_label_skips_phrases_that_repeat_earlier_words():
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -21,6 +22,7 @@ from pipeline.config import Settings  # noqa: E402
 from pipeline.embed import UseEmbedder  # noqa: E402
 from pipeline.stages import StageKeys, topic_table, topics_lineage, topics_stage  # noqa: E402
 from pipeline.store import Store  # noqa: E402
+from pipeline.topics import load_model, saved_topic_vectors, topic_vectors  # noqa: E402
 
 KEYS = StageKeys(transcript="t", classify="c", embed="e")
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,6 +115,14 @@ def test_refit_on_95_percent_keeps_ids_and_names(tmp_path, demo_vectors):
                 f"DELETE FROM {table} WHERE recording_id IN ({', '.join('?' * len(dropped))})",
                 dropped,
             )
+        model_dir = store.resolve(
+            store.query("SELECT model_dir FROM topic_generations WHERE topics_key = ?",
+                        [first["topics_key"]])["model_dir"].iloc[0]
+        )  # fmt: skip
+        # a refit reads the previous topics from the saved files, without loading BERTopic
+        saved, loaded = saved_topic_vectors(model_dir), topic_vectors(load_model(model_dir))
+        assert saved.keys() == loaded.keys() and len(saved) >= 2
+        assert all(np.array_equal(saved[t], loaded[t]) for t in saved)
         refit = topics_stage(store, settings, KEYS, refit=True)
         assert refit["fitted"] and refit["topics_key"] != first["topics_key"]
         assert len(refit["kept"]) >= 0.9 * len(old_ids), refit
@@ -353,3 +363,16 @@ def test_a_topic_of_stop_words_is_named_by_its_quote():
     assert _quoted(["No, va bene così, grazie a lei."]) == "«No, va bene così, grazie a lei.»"
     assert _quoted(["parola " * 30]).endswith("…»") and len(_quoted(["parola " * 30])) <= 62
     assert _quoted([]) == ""
+
+
+def test_bertopic_loads_without_the_optional_packages_ascolto_never_uses():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pipeline.topics import import_bertopic; import_bertopic(); "
+        "from bertopic import BERTopic; "
+        "print(sorted(m for m in ('transformers', 'umap', 'hdbscan') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

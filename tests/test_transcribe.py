@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from pipeline.asr import transcribe
+from pipeline.asr.audio import SAMPLE_RATE
 from pipeline.asr.transcribe import (
     FakeTranscriber,
     ModelError,
@@ -127,3 +128,47 @@ def test_unreachable_official_model_is_a_clear_error(monkeypatch):
     transcribe._load_openai.cache_clear()
     with pytest.raises(ModelError, match="offline, use 'bundled:whisper-base'"):
         transcribe._load_openai("small", "cpu", 1)
+
+
+class _RecordingModel:
+    """Stands in for WhisperModel: records the options it is given, hears nothing."""
+
+    def __init__(self) -> None:
+        self.options: dict = {}
+
+    def transcribe(self, samples, **options):
+        self.options = options
+        return iter(()), None
+
+
+def test_vad_and_prompt_settings_reach_faster_whisper(monkeypatch):
+    model = _RecordingModel()
+    monkeypatch.setattr(transcribe.FasterWhisperTranscriber, "_model", lambda self: model)
+    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    transcribe.FasterWhisperTranscriber(AsrConfig(device="cpu")).transcribe(silence, "it")
+    # the telephone-safe defaults of configs/default.yaml, not Silero's 0.5 / 400 ms
+    assert model.options["vad_parameters"] == {"threshold": 0.2, "speech_pad_ms": 600}
+    assert model.options["initial_prompt"] is None  # "" in the YAML means no prompt
+    config = AsrConfig(device="cpu", vad_threshold=0.5, initial_prompt="recupero crediti")
+    transcribe.FasterWhisperTranscriber(config).transcribe(silence, "it")
+    assert model.options["vad_parameters"]["threshold"] == 0.5
+    assert model.options["initial_prompt"] == "recupero crediti"
+
+
+def test_vad_threshold_is_validated():
+    with pytest.raises(ValueError, match="vad_threshold"):
+        AsrConfig(vad_threshold=1.5)
+
+
+def test_telephone_band_audio_is_told_apart_from_wideband():
+    rng = np.random.default_rng(0)
+    wide = rng.standard_normal(5 * SAMPLE_RATE).astype(np.float32)
+    spectrum = np.fft.rfft(wide)
+    spectrum[np.fft.rfftfreq(len(wide), 1 / SAMPLE_RATE) >= 3400] = 0  # what a phone line keeps
+    narrow = np.fft.irfft(spectrum, len(wide)).astype(np.float32)
+    assert transcribe.is_narrowband(narrow) and not transcribe.is_narrowband(wide)
+    assert not transcribe.is_narrowband(np.zeros(SAMPLE_RATE, dtype=np.float32))
+    auto = AsrConfig()  # "narrowband": conditioned on the previous text for calls only
+    assert transcribe.conditioned(auto, narrow) and not transcribe.conditioned(auto, wide)
+    assert transcribe.conditioned(AsrConfig(condition_on_previous_text=True), wide)
+    assert not transcribe.conditioned(AsrConfig(condition_on_previous_text=False), narrow)

@@ -161,7 +161,9 @@ class FasterWhisperTranscriber:
             "language": language,
             "beam_size": cfg.beam_size,
             "vad_filter": cfg.vad_filter,
-            "condition_on_previous_text": cfg.condition_on_previous_text,
+            "vad_parameters": vad_parameters(cfg),
+            "initial_prompt": cfg.initial_prompt or None,
+            "condition_on_previous_text": conditioned(cfg, samples),
             "no_speech_threshold": cfg.no_speech_threshold,
             "log_prob_threshold": cfg.log_prob_threshold,
             "compression_ratio_threshold": cfg.compression_ratio_threshold,
@@ -191,7 +193,9 @@ class FasterWhisperTranscriber:
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         """Whisper's language identification on the first speech of the channel."""
         language, probability, _ = self._model().detect_language(
-            samples, vad_filter=self.config.vad_filter
+            samples,
+            vad_filter=self.config.vad_filter,
+            vad_parameters=vad_parameters(self.config),
         )
         return language, round(float(probability), 3)
 
@@ -265,7 +269,7 @@ class OpenAIWhisperTranscriber:
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Transcribe one channel; VAD (faster-whisper's Silero) runs first when enabled."""
         cfg = self.config
-        speech, to_original = _speech_only(samples) if cfg.vad_filter else (samples, None)
+        speech, to_original = _speech_only(samples, cfg) if cfg.vad_filter else (samples, None)
         if speech.size == 0:
             return []
         result = self._model().transcribe(
@@ -273,7 +277,8 @@ class OpenAIWhisperTranscriber:
             language=language,
             beam_size=cfg.beam_size,
             fp16=self.device == "cuda",
-            condition_on_previous_text=cfg.condition_on_previous_text,
+            condition_on_previous_text=conditioned(cfg, samples),
+            initial_prompt=cfg.initial_prompt or None,
             no_speech_threshold=cfg.no_speech_threshold,
             logprob_threshold=cfg.log_prob_threshold,
             compression_ratio_threshold=cfg.compression_ratio_threshold,
@@ -308,11 +313,46 @@ class OpenAIWhisperTranscriber:
         return language, round(float(probs[language]), 3)
 
 
-def _speech_only(samples: np.ndarray):  # noqa: ANN202
-    """The speech parts of `samples` joined, and a map from their times back to the original."""
-    from faster_whisper.vad import SpeechTimestampsMap, collect_chunks, get_speech_timestamps
+NARROWBAND_MAX_SHARE = 1e-4  # of the power above 4 kHz; 16 kHz speech has 3e-3 and more
 
-    chunks = get_speech_timestamps(samples)
+
+def is_narrowband(samples: np.ndarray, seconds: float = 60.0) -> bool:
+    """True when (almost) no power lies above 4 kHz: telephone audio, whatever its file's rate.
+
+    An 8 kHz call resampled to 16 kHz has about 1e-5 of its power up there; the demo's 16 kHz
+    voices 4e-3 to 5e-3, real wideband speech more; white noise half.
+    """
+    head = samples[: int(seconds * SAMPLE_RATE)].astype(np.float64)
+    power = np.abs(np.fft.rfft(head)) ** 2
+    total = power.sum()
+    if total == 0:
+        return False
+    frequencies = np.fft.rfftfreq(len(head), 1 / SAMPLE_RATE)
+    return bool(power[frequencies >= 4000].sum() / total < NARROWBAND_MAX_SHARE)
+
+
+def conditioned(cfg: AsrConfig, samples: np.ndarray) -> bool:
+    """Whether Whisper sees the previous window's text (`asr.condition_on_previous_text`)."""
+    if cfg.condition_on_previous_text == "narrowband":
+        return is_narrowband(samples)
+    return bool(cfg.condition_on_previous_text)
+
+
+def vad_parameters(cfg: AsrConfig) -> dict[str, float]:
+    """faster-whisper's Silero VAD options from the config (the rest stay at its defaults)."""
+    return {"threshold": cfg.vad_threshold, "speech_pad_ms": cfg.vad_speech_pad_ms}
+
+
+def _speech_only(samples: np.ndarray, cfg: AsrConfig):  # noqa: ANN202
+    """The speech parts of `samples` joined, and a map from their times back to the original."""
+    from faster_whisper.vad import (
+        SpeechTimestampsMap,
+        VadOptions,
+        collect_chunks,
+        get_speech_timestamps,
+    )
+
+    chunks = get_speech_timestamps(samples, VadOptions(**vad_parameters(cfg)))
     if not chunks:
         return np.zeros(0, dtype=np.float32), None
     pieces, _ = collect_chunks(samples, chunks)

@@ -7,7 +7,6 @@ The file is written to a temporary name and renamed, so a crash never leaves hal
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -281,27 +280,6 @@ def _ci(
     return f"{fmt(low)}–{fmt(high)}"
 
 
-_NEL = re.compile(r"\b([Nn])el (\d+)(?=[,.]?\d*\s?%)")
-
-
-def italian_articles(text: str) -> str:
-    """Italian "nel" before a percentage, as the number is read: nello 0%, nell'8%, nel 5%.
-
-    The article follows the number's spoken start: "zero" takes "lo", a vowel ("uno", "undici",
-    "otto", "ottanta"...) takes "l'", every other number "il".
-    """
-
-    def fix(match: re.Match[str]) -> str:
-        n, digits = match.group(1), match.group(2)
-        if int(digits) == 0:
-            return f"{n}ello {digits}"
-        if digits in ("1", "11") or digits.startswith("8"):
-            return f"{n}ell'{digits}"
-        return match.group(0)
-
-    return _NEL.sub(fix, text)
-
-
 def _barw(value: Any) -> float:
     return 0.0 if _missing(value) else round(60 * float(value), 1)
 
@@ -448,9 +426,6 @@ def render_html(data: ReportData, language: str = "it") -> str:
         benchmark_note=data.benchmark_note,
         meta=data.meta,
         provenance={names.get(k, k): v for k, v in data.meta.get("provenance", {}).items()},
-        findings=[
-            f | {"sentence": italian_articles(f["sentence"])} if language == "it" else f
-            for f in data.findings
-        ],
+        findings=data.findings,
         charts=data.charts,
     )

@@ -19,6 +19,7 @@ from pipeline.topics import (
     load_model,
     match_topics,
     save_model,
+    saved_topic_vectors,
     theme_seeds,
     topic_vectors,
 )
@@ -163,7 +164,7 @@ def _fit_generation(
 def _stable_vectors(store: Store, generation: dict) -> dict[int, Any]:
     """Topic embeddings of a stored generation, keyed by stable ID."""
     mapping = {int(k): int(v) for k, v in json.loads(generation["mapping"]).items()}
-    vectors = topic_vectors(load_model(store.resolve(str(generation["model_dir"]))))
+    vectors = saved_topic_vectors(store.resolve(str(generation["model_dir"])))
     return {mapping[t]: v for t, v in vectors.items() if t in mapping}
 
 

@@ -98,3 +98,29 @@ def test_batched_pipeline_option_transcribes_like_sequential():
     heard = " ".join(s.text for s in batched)
     assert _recall(_reference(MONO), heard) >= 0.6, heard
     assert all(a.end <= b.start + 0.5 for a, b in zip(batched, batched[1:], strict=False))
+
+
+def _turn_openings(file: str) -> list[str]:
+    for line in (DEMO / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["file"] == file:
+            return [re.findall(r"\w+", t["text"].lower())[0] for t in row["turns"]]
+    raise KeyError(file)
+
+
+def test_first_words_of_turns_survive_a_telephone_line(tmp_path):
+    """Silero's default threshold cut 'Buongiorno' and 'No, ...' from 8 kHz calls (issue 20)."""
+    from scipy.signal import butter, sosfilt
+
+    speech = decode(DEMO / "recordings" / MONO).mono()
+    band = butter(4, [300, 3400], btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    call = encode_audio(
+        tmp_path / "call.wav", sosfilt(band, speech).astype(np.float32), SAMPLE_RATE,
+        codec="pcm_mulaw", file_rate=8000,
+    )  # fmt: skip
+    segments = make_transcriber(AsrConfig(device="cpu")).transcribe(decode(call).mono(), "it")
+    heard = re.findall(r"\w+", " ".join(s.text for s in segments).lower())
+    openings = _turn_openings(MONO)
+    found = [word for word in openings if word in heard]
+    assert len(found) >= len(openings) - 1, (openings, heard)
+    assert heard[0] == "buongiorno", heard[:5]

@@ -130,3 +130,55 @@ def test_forget_then_purge_on_the_demo_store(demo_run, tmp_path):
     with Store(data, read_only=True) as store:
         for table in ("recordings", "segments", "utterances", "interview_labels", "embeddings"):
             assert store.query(f"SELECT count(*) AS n FROM {table}")["n"].iloc[0] == 0, table
+
+
+def test_ctrl_c_stops_at_once_says_what_was_kept_and_leaves_no_process(tmp_path):
+    """Ctrl+C during transcription: exit 130 within seconds, the transcripts kept, no orphan."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    data = tmp_path / "data"
+    env = dict(os.environ, PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("PREFECT_API_URL", None)  # its own temporary Prefect server, as an analyst's run
+    cmd = [
+        sys.executable,
+        "-m",
+        "ascolto.cli",
+        "demo",
+        "--limit",
+        "6",
+        "--data-dir",
+        str(data),
+        "-v",
+    ]
+    run = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    family = psutil.Process(run.pid)
+    seen: list[str] = []
+    assert run.stdout is not None
+    for line in run.stdout:  # wait until the first recording is stored
+        seen.append(line)
+        if "transcribed 1/" in line:
+            break
+    children = family.children(recursive=True)
+    assert children, "the run should have started its temporary Prefect server"
+    run.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    rest, _ = run.communicate(timeout=60)  # a hang guard, not a speed target
+    waited = time.monotonic() - stopped
+    output = "".join(seen) + rest
+    assert run.returncode == 130, output[-2000:]
+    assert "interrupted: every transcript and label already written" in output
+    assert output.count("Traceback") == 0, output[-2000:]
+    _gone = psutil.wait_procs(children, timeout=15)[1]
+    assert not _gone, f"left running after Ctrl+C: {[p.cmdline() for p in _gone]}"
+    with Store(data, read_only=True) as store:
+        kept = int(store.con.execute("SELECT count(*) FROM transcripts").fetchone()[0])
+    assert kept >= 1, "the transcript written before Ctrl+C must be kept"
+    print(f"stopped {waited:.1f} s after SIGINT, {kept} transcript(s) kept")
