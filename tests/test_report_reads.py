@@ -208,3 +208,11 @@ def test_the_default_report_embeds_the_shipped_basic_bundle(demo_like, tmp_path)
     html = _build(demo_like, tmp_path / "report.html")
     assert html.count("plotly.js (basic - minified)") == 1
     assert (tmp_path / "report.html").stat().st_size < 2_000_000  # 4.9 MB with the full one
+
+
+def test_month_ticks_are_named_in_the_reports_language():
+    from pipeline.report.charts import month_ticks
+
+    months = ["2026-09-01", "2026-10-01", "2026-09-01"]
+    assert month_ticks(months, "it")["ticktext"] == ["set 2026", "ott 2026"]
+    assert month_ticks(months, "en")["ticktext"] == ["Sep 2026", "Oct 2026"]

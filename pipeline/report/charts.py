@@ -14,11 +14,6 @@ from typing import Any
 import pandas as pd
 
 _COLORS = {"sufficient": "#2e86c1", "insufficient": "#b0b8c1"}
-# Month names written here rather than by plotly.js, whose dates are English ("Sep 6 2026").
-MONTHS = {
-    "it": ["gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
 # Legends below the plot (the width of a phone is too narrow for one beside it).
 _LEGEND = {"orientation": "h", "y": -0.25, "x": 0, "yanchor": "top"}
 
@@ -73,13 +68,17 @@ def _html(fig: Any, first: bool, bundle: str = "") -> str:
 
 
 def month_ticks(months: Any, language: str = "it") -> dict[str, Any]:
-    """Axis ticks for the months given, named in the report's language ("set 2026")."""
+    """Axis ticks for the months given, named in the report's language by Babel ("set 2026").
+
+    Written here rather than by plotly.js, whose dates are English ("Sep 6 2026").
+    """
+    from babel.dates import format_date
+
     days = sorted({pd.Timestamp(m) for m in months})
-    names = MONTHS.get(language, MONTHS["en"])
     return {
         "tickmode": "array",
         "tickvals": days,
-        "ticktext": [f"{names[d.month - 1]} {d.year}" for d in days],
+        "ticktext": [format_date(d.date(), "LLL y", locale=language) for d in days],
     }
 
 
