@@ -159,7 +159,8 @@ def evaluate(
 
 def train(
     labelled: Annotated[
-        Path, typer.Argument(help='training JSON Lines: {"id", "text", "sentiment", "themes"}')
+        list[Path],
+        typer.Argument(help='training JSON Lines file(s): {"id", "text", "sentiment", "themes"}'),
     ],
     dev: Annotated[
         Path | None, typer.Option("--dev", help="labelled JSON Lines evaluated, never fitted")
@@ -169,9 +170,17 @@ def train(
         typer.Option("--output", "-o", help="folder for the heads (default: classify.heads)"),
     ] = None,
     seed: Annotated[int, typer.Option(help="cross-validation folds and spoken copies")] = 13,
+    general: Annotated[
+        bool,
+        typer.Option(
+            help="also learn from the training splits of FEEL-IT (tweets, sentiment) and of the "
+            "benign Italian sentences (no theme) in models/training/"
+        ),
+    ] = True,
     config: ConfigOpt = None,
 ) -> None:
     """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md."""
+    from pipeline.classify.corpora import general_training
     from pipeline.classify.taxonomy import load_taxonomy
     from pipeline.classify.train import train_and_save
     from pipeline.config import load_settings
@@ -179,7 +188,7 @@ def train(
 
     settings = load_settings(config)
     folder = output or settings.classify.heads
-    train_examples = _labelled(labelled)
+    train_examples = [example for path in labelled for example in _labelled(path)]
     dev_examples = _labelled(dev) if dev is not None else []
     result = train_and_save(
         train_examples,
@@ -190,7 +199,8 @@ def train(
         settings.classify,
         folder,
         seed=seed,
-        sources={"train": str(labelled), "dev": str(dev) if dev else None},
+        sources={"train": ", ".join(map(str, labelled)), "dev": str(dev) if dev else None},
+        general=general_training() if general else None,
     )
     typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
     if result.get("dev"):

@@ -1,15 +1,22 @@
-"""Agreement and speed of the shipped classifier.
+"""Agreement, false alarms, transfer and speed of a classifier, side by side on held-apart sets.
 
-    python benchmarks/classify.py [--out benchmarks/results/classify.json]
+    python benchmarks/classify.py [--heads DIR] [--out benchmarks/results/classify.json]
+    python benchmarks/classify.py --heads A --heads B      # two trained classifiers compared
 
-Agreement on two sets, reported separately:
-- `dev`: models/training/dev.jsonl, the held-out split of the labelled corpus (never fitted; same
-  authors as the training split, so an optimistic estimate for real customers);
-- `demo`: every customer line of the demo script with the labels it was written to express
-  (demo/labels.jsonl). Not training data, but written by the same authors as the corpus.
-Speed: utterances per second end to end from raw text (spaCy analysis, cues, USE embedding,
-heads) on the dev texts repeated, in one process with the configured threads (2 by default).
-The heavy models are loaded and warmed up before the clock starts.
+Every set below is held apart from training (fixed seeded splits, `pipeline/classify/corpora.py`):
+- `domain_dev`: models/training/dev.jsonl, 377 interview statements by the team (same authors as
+  the training split: an optimistic estimate for real customers);
+- `demo`: the demo script's customer lines with the labels they were written to express;
+- `benign`: the dev split of ordinary Italian sentences from Debian's Italian documentation and
+  fortunes (scripts/benign_sentences.py), where nobody is threatened: per source, the share of
+  sentences flagged "felt threatened" (false alarms) and of sentences labelled uncertain;
+  `fortunes` never appears in training (an unseen source);
+- `feel_it_dev`: the 25% dev split of FEEL-IT tweets (joy -> positive, else negative; no neutral
+  class): sentiment macro-F1 over the two classes present, and false alarms on the joyful ones;
+- `evidence`: on all of the above, the share of evidence strings made of function words only;
+- `speed`: utterances per second end to end from raw text (spaCy, cues, embedding, heads) on
+  10,000 utterances (the domain dev texts repeated), models loaded and warmed up before the clock.
+Embedders compared with each other (USE against multilingual-e5-small): benchmarks/embeddings.py.
 """
 
 from __future__ import annotations
@@ -21,19 +28,18 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.classify.classifier import make_classifier  # noqa: E402
+from pipeline.classify import corpora, transfer  # noqa: E402
+from pipeline.classify.classifier import HybridClassifier, make_classifier  # noqa: E402
 from pipeline.classify.evaluate import Example, evaluate  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
+from pipeline.records import UtteranceLabel  # noqa: E402
 
-
-def labelled(path: Path) -> list[Example]:
-    """Examples from a labelled JSON Lines file."""
-    rows = map(json.loads, path.read_text(encoding="utf-8").splitlines())
-    return [Example(r["id"], r["text"], r["sentiment"], frozenset(r["themes"])) for r in rows]
+SPEED_UTTERANCES = 10_000
 
 
 def demo_lines() -> list[Example]:
@@ -49,30 +55,38 @@ def demo_lines() -> list[Example]:
     return examples
 
 
-def _summary(metrics: dict) -> dict:
+def _summary(metrics: dict[str, Any], labels: list[UtteranceLabel]) -> dict[str, Any]:
     keep = ("examples", "classifier", "sentiment_macro_f1", "sentiment_accuracy", "theme_micro_f1")
     return {k: metrics[k] for k in keep} | {
-        "threatened_f1": metrics["threatened"]["f1"],
+        "threatened": metrics["threatened"],
+        "uncertain_share": transfer.share(label.uncertain is not None for label in labels),
         "themes": metrics["themes"],
     }
 
 
-def main() -> None:
-    """Write agreement and throughput to JSON and print a summary."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "classify.json"
-    )
-    parser.add_argument("--repeat", type=int, default=5, help="times the dev texts are timed")
-    args = parser.parse_args()
-    settings = load_settings()
-    classifier = make_classifier(settings)
-    dev = labelled(ROOT / "models" / "training" / "dev.jsonl")
-    results = {
-        "dev": _summary(evaluate(dev, classifier)),
-        "demo": _summary(evaluate(demo_lines(), classifier)),
+def measure(classifier: HybridClassifier) -> dict[str, Any]:
+    """Every figure of one classifier."""
+    dev = corpora.read_labelled(ROOT / "models" / "training" / "dev.jsonl")
+    sets = {"domain_dev": dev, "demo": demo_lines()}
+    extra = ROOT / "models" / "training" / "dev_extra.jsonl"
+    if extra.is_file():
+        sets["domain_dev_extra"] = corpora.read_labelled(extra)
+    results: dict[str, Any] = {"classifier": classifier.method}
+    every: list[UtteranceLabel] = []
+    for name, examples in sets.items():
+        labels = classifier.classify_many([e.text for e in examples])
+        every += labels
+        results[name] = _summary(evaluate(examples, classifier), labels)
+    results["benign"], benign_labels = transfer.benign_rates(classifier)
+    results["feel_it_dev"], feel_labels = transfer.feel_it_figures(classifier)
+    every += benign_labels + feel_labels
+    results["evidence"] = {
+        "strings": sum(len(texts) for label in every for texts in label.evidence.values()),
+        "function_words_only_share": transfer.function_words_only(classifier, every),
     }
-    texts = [e.text for e in dev] * args.repeat
+    texts = [e.text for e in dev]
+    texts = (texts * (SPEED_UTTERANCES // len(texts) + 1))[:SPEED_UTTERANCES]
+    classifier.classify_many(texts[:200])  # warm-up
     started = time.perf_counter()
     classifier.classify_many(texts)
     elapsed = time.perf_counter() - started
@@ -80,22 +94,65 @@ def main() -> None:
         "utterances": len(texts),
         "seconds": round(elapsed, 2),
         "utterances_per_s": round(len(texts) / elapsed),
-        "embed_threads": settings.embed.threads,
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "openblas_env": {
-            k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ
+    }
+    return results
+
+
+def _print(results: dict[str, Any]) -> None:
+    dev, feel = results["domain_dev"], results["feel_it_dev"]
+    benign = ", ".join(f"{s} {m['threatened_rate']:.1%}" for s, m in results["benign"].items())
+    print(  # noqa: T201
+        f"{results['classifier']}\n"
+        f"  domain dev: sentiment macro-F1 {dev['sentiment_macro_f1']}, threatened F1 "
+        f"{dev['threatened']['f1']} (P {dev['threatened']['precision']}, R "
+        f"{dev['threatened']['recall']}), theme micro-F1 {dev['theme_micro_f1']}, uncertain "
+        f"{dev['uncertain_share']:.1%}\n"
+        f"  benign threatened rate: {benign}\n"
+        f"  FEEL-IT dev: sentiment macro-F1 {feel['sentiment_macro_f1']}, joyful flagged "
+        f"{feel['joyful_threatened_rate']:.1%}\n"
+        f"  evidence of function words only: "
+        f"{results['evidence']['function_words_only_share']:.1%}\n"
+        f"  speed: {results['speed']['utterances_per_s']} utterances/s "
+        f"({results['speed']['utterances']} in {results['speed']['seconds']} s)"
+    )
+
+
+def main() -> None:
+    """Measure each classifier named (default: the configured one); write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heads", type=Path, action="append", help="a folder of trained heads")
+    parser.add_argument("--rules", action="store_true", help="also measure classify.method rules")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "classify.json"
+    )
+    args = parser.parse_args()
+    settings = load_settings()
+    variants: dict[str, Any] = {}
+    for folder in args.heads or [settings.classify.heads]:
+        configured = settings.model_copy(
+            update={"classify": settings.classify.model_copy(update={"heads": folder})}
+        )
+        variants[os.path.relpath(folder, ROOT)] = make_classifier(configured)
+    if args.rules:
+        rules = settings.classify.model_copy(update={"method": "rules"})
+        variants["rules"] = make_classifier(settings.model_copy(update={"classify": rules}))
+    results: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "embed_threads": settings.embed.threads,
+            "python": platform.python_version(),
+            "openblas_env": {
+                k: os.environ[k]
+                for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                if k in os.environ
+            },
         },
     }
+    for name, classifier in variants.items():
+        results[name] = measure(classifier)
+        _print(results[name])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for name in ("dev", "demo"):
-        m = results[name]
-        print(  # noqa: T201
-            f"{name}: {m['examples']} lines, sentiment macro-F1 {m['sentiment_macro_f1']}, "
-            f"threatened F1 {m['threatened_f1']}, theme micro-F1 {m['theme_micro_f1']}"
-        )
-    print(f"speed: {results['speed']['utterances_per_s']} utterances/s")  # noqa: T201
 
 
 if __name__ == "__main__":

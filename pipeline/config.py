@@ -131,7 +131,9 @@ class RedactConfig(_Strict):
 class EmbedConfig(_Strict):
     """Sentence embedder: offline multilingual default or any sentence-transformers model."""
 
-    backend: Literal["use-multilingual", "sentence-transformers"] = "use-multilingual"
+    backend: Literal["use-multilingual", "sentence-transformers", "e5-small", "use+e5-small"] = (
+        "use-multilingual"
+    )
     model: str = Field("", description="sentence-transformers model name or local path")
     threads: int = Field(2, ge=1)
 

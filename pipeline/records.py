@@ -119,6 +119,9 @@ class UtteranceLabel:
     threatened: bool
     evidence: dict[str, list[str]]
     note: str | None = None  # why a text was not (fully) classified: empty, not Italian, truncated
+    # Why the labels need an analyst's eye (far from the training text, cues and heads
+    # disagreeing); an uncertain utterance is never counted as threatened. None: not uncertain.
+    uncertain: str | None = None
 
 
 @dataclass

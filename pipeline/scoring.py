@@ -61,6 +61,13 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if len(frame) else pd.Series(dtype=object)
 
 
+def _uncertain(interviews: pd.DataFrame) -> int:
+    """Customer utterances labelled uncertain (a store from before uncertainty has none)."""
+    if "n_uncertain" not in interviews or not len(interviews):
+        return 0
+    return int(interviews["n_uncertain"].fillna(0).sum())
+
+
 def nps(scores: pd.Series) -> float | None:
     """Net Promoter Score in points (-100..100); None without answers."""
     answered = scores.dropna()
@@ -114,6 +121,8 @@ def agency_scorecard(
                 "median_days_to_recover": float(days.median()) if days.notna().any() else None,
                 **_rate("threatened_rate", _column(ints, "threatened").astype(bool)),
                 **_rate("negative_rate", _column(ints, "sentiment") == "negative"),
+                # Left to analysts (pipeline/classify/classifier.py): never in threatened_rate.
+                "uncertain_utterances": _uncertain(ints),
                 "empathy_index": float(empathy.mean()) if len(empathy) else None,
                 "empathy_index_low": empathy_low,
                 "empathy_index_high": empathy_high,

@@ -1,8 +1,10 @@
 """Split the labelled statement corpus into train and dev, once, with a fixed seed.
 
     python scripts/split_corpus.py [--seed 13] [--dev-share 0.25]
+    python scripts/split_corpus.py --corpus statements_extra_it.jsonl --suffix _extra
 
-Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it.
+Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it
+(or another corpus, written as `train{suffix}.jsonl` and `dev{suffix}.jsonl`).
 The split is stratified on (sentiment, first theme) so every theme lands in both parts. Dev is
 never used to fit anything: `ascolto train` fits on train only and reports dev metrics.
 """
@@ -23,10 +25,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--dev-share", type=float, default=0.25)
+    parser.add_argument(
+        "--corpus", default="statements_it.jsonl", help="file in models/training/ to split"
+    )
+    parser.add_argument(
+        "--suffix", default="", help="written as train{suffix}.jsonl and dev{suffix}.jsonl"
+    )
     args = parser.parse_args()
-    rows = [
-        json.loads(line) for line in (TRAINING / "statements_it.jsonl").read_text().splitlines()
-    ]
+    rows = [json.loads(line) for line in (TRAINING / args.corpus).read_text().splitlines()]
     strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         strata[(row["sentiment"], (row["themes"] or ["-"])[0])].append(row)
@@ -41,7 +47,7 @@ def main() -> None:
     for name, part in (("train", train), ("dev", dev)):
         part.sort(key=lambda r: r["id"])
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
-        (TRAINING / f"{name}.jsonl").write_text(text, encoding="utf-8")
+        (TRAINING / f"{name}{args.suffix}.jsonl").write_text(text, encoding="utf-8")
     print(f"train {len(train)}, dev {len(dev)} (seed {args.seed})")  # noqa: T201
 
 

@@ -149,3 +149,12 @@ def test_mean_interval_of_equal_values_is_the_point():
     assert mean_interval(pd.Series([50.0, 50.0, 50.0])) == (50.0, 50.0)
     low, high = mean_interval(pd.Series([40.0, 60.0]))
     assert low is not None and high is not None and low < 50 < high
+
+
+def test_uncertain_utterances_are_counted_apart_from_threatened():
+    interviews = _interviews().assign(n_uncertain=[2, 0, 1])
+    card = agency_scorecard(interviews, _cases(), ScoringConfig()).set_index("agency_id")
+    assert card.loc["A", "uncertain_utterances"] == 2 and card.loc["B", "uncertain_utterances"] == 1
+    assert card.loc["A", "threatened_rate"] == 0.5  # unchanged: uncertain is never threatened
+    legacy = agency_scorecard(_interviews(), _cases(), ScoringConfig())  # a store from before
+    assert legacy["uncertain_utterances"].tolist() == [0, 0]

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.classify.cues import Analysis, CueMatcher
+from pipeline.classify.cues import Analysis, CueMatcher, has_content
 from pipeline.classify.taxonomy import Taxonomy, Theme, load_taxonomy
 from pipeline.config import ClassifyConfig
 from pipeline.records import SENTIMENTS, InterviewLabel, UtteranceLabel
@@ -78,13 +78,15 @@ class HybridClassifier:
         if self.heads is not None:
             assert embeddings is not None, "trained heads need an embedder"
             found = self.heads.predict([analyses[i] for i in live], embeddings)
+            familiar = self.heads.familiar(embeddings).tolist()
         else:
             polarity = {t.code: t.polarity for t in self.taxonomy.themes}
             found = [(_cue_sentiment(analyses[i], polarity), {}) for i in live]
+            familiar = [True] * len(live)
         for row, i in enumerate(live):
             sentiment, head_scores = found[row]
             vector = embeddings[row] if embeddings is not None else None
-            labels[i] = self._label(analyses[i], sentiment, head_scores, vector)
+            labels[i] = self._label(analyses[i], sentiment, head_scores, vector, familiar[row])
         return labels
 
     def _embeddings(
@@ -102,6 +104,7 @@ class HybridClassifier:
         sentiment: dict[str, float],
         head_scores: dict[str, float],
         vector: np.ndarray | None,
+        familiar: bool = True,
     ) -> UtteranceLabel:
         scores = {
             theme.code: head_scores[theme.code]
@@ -110,30 +113,48 @@ class HybridClassifier:
             for theme in self.taxonomy.themes
         }
         found = {code for code, score in scores.items() if score >= self._threshold(code)}
-        threat_scores = {c: scores[c] for c in self.taxonomy.threatened}
-        if self.heads is not None and threat_scores and not found & set(threat_scores):
-            from pipeline.classify.heads import THREATENED_HEAD
-
-            # The pooled "felt threatened" head saw it although no single threat theme did:
-            # report the likeliest threat theme, so the flag and the themes always agree.
-            pooled = head_scores[THREATENED_HEAD]
-            if pooled >= self.heads.threshold(THREATENED_HEAD):
-                likeliest = max(threat_scores, key=threat_scores.__getitem__)
-                found.add(likeliest)
-                scores[likeliest] = pooled
-        themes = [c for c in self.taxonomy.codes if c in found]
-        theme_scores = {c: round(float(scores[c]), 3) for c in themes}
+        self._pooled_threat(found, scores, head_scores)
         by_code = {t.code: t for t in self.taxonomy.themes}
-        evidence = {c: self._evidence(analysis, by_code[c], vector) for c in themes}
+        evidence = {c: self._evidence(analysis, by_code[c], vector) for c in found}
+        # Precision first: a theme stands only on words that carry it. On text unlike the
+        # statements the heads learnt from, a theme stands only on the taxonomy's own cues, and
+        # a threat not at all: it goes to an analyst instead (uncertain).
+        kept = {
+            c
+            for c in found
+            if evidence[c]
+            and (familiar or (analysis.live_cues(c) and c not in self.taxonomy.threatened))
+        }
+        uncertain = _uncertainty(found - kept, kept, analysis, self.taxonomy, familiar)
+        themes = [c for c in self.taxonomy.codes if c in kept]
         return UtteranceLabel(
             sentiment=max(sentiment, key=sentiment.__getitem__),  # type: ignore[arg-type]
             sentiment_scores=sentiment,
             themes=themes,
-            theme_scores=theme_scores,
+            theme_scores={c: round(float(scores[c]), 3) for c in themes},
             threatened=bool(self.taxonomy.threatened & set(themes)),
-            evidence=evidence,
+            evidence={c: evidence[c] for c in themes},
             note=analysis.note,
+            uncertain=uncertain,
         )
+
+    def _pooled_threat(
+        self, found: set[str], scores: dict[str, float], head_scores: dict[str, float]
+    ) -> None:
+        """Add the likeliest threat theme when only the pooled "felt threatened" head fired.
+
+        So the flag and the themes always agree.
+        """
+        threat_scores = {c: scores[c] for c in self.taxonomy.threatened}
+        if self.heads is None or not threat_scores or found & set(threat_scores):
+            return
+        from pipeline.classify.heads import THREATENED_HEAD
+
+        pooled = head_scores[THREATENED_HEAD]
+        if pooled >= self.heads.threshold(THREATENED_HEAD):
+            likeliest = max(threat_scores, key=threat_scores.__getitem__)
+            found.add(likeliest)
+            scores[likeliest] = pooled
 
     def _threshold(self, code: str) -> float:
         if self.heads is not None and code in self.heads.codes:
@@ -162,16 +183,44 @@ class HybridClassifier:
         return self._examples
 
     def _evidence(self, analysis: Analysis, theme: Theme, vector: np.ndarray | None) -> list[str]:
-        """The exact words behind a theme: its live cues, else the words the head leaned on."""
-        cues = analysis.live_cues(theme.code)
+        """The content words behind a theme: its live cues, else the words the head leaned on.
+
+        Cues made of function words only ("o vorresti") are not evidence; an empty list means
+        nothing in the text carries the theme.
+        """
+        cues = [c for c in analysis.live_cues(theme.code) if has_content(analysis, c.start, c.end)]
         if cues:
             spans = {analysis.text[c.start : c.end]: c.start for c in cues}
             return sorted(spans, key=spans.__getitem__)
         if self.heads is not None and theme.code in self.heads.codes:
             span = self.heads.strongest_span(analysis, theme.code)
-            if span:
-                return [span]
+            return [span] if span else []
         return [_best_sentence(analysis, self.embedder, theme, self._example_vectors())]
+
+
+def _uncertainty(
+    dropped: set[str],
+    kept: set[str],
+    analysis: Analysis,
+    taxonomy: Taxonomy,
+    familiar: bool,
+) -> str | None:
+    """Why a label needs an analyst's eye (None: it does not).
+
+    A threat the model saw but could not back, or threat words it does not read as a threat.
+    """
+    threat_cues = any(analysis.live_cues(c) for c in taxonomy.threatened)
+    if dropped & taxonomy.threatened:
+        return (
+            "threat seen by the model in text unlike its training statements"
+            if not familiar
+            else "threat seen by the model without words that carry it"
+        )
+    if threat_cues and not kept & taxonomy.threatened:
+        return "threat words the model does not read as a threat"
+    if dropped and not familiar:
+        return "text unlike the training statements"
+    return None
 
 
 def _best_sentence(

@@ -16,7 +16,11 @@ if TYPE_CHECKING:
 
 
 NEGATORS = {"non", "mai", "nessun", "nessuno", "nessuna", "né", "neanche", "nemmeno", "senza"}
-CLAUSE_BREAKS = {"ma", "però", "perché", "invece", "quando", "mentre", "poi", "anzi"}
+CLAUSE_BREAKS = {
+    "ma", "però", "perché", "invece", "quando", "mentre", "poi", "anzi", "altrimenti", "sennò",
+    "oppure",
+}  # fmt: skip
+CONDITIONALS = {"se", "finché", "finchè", "qualora"}
 PUNCT_BREAKS = {".", ";", ",", "!", "?", ":"}
 
 
@@ -65,7 +69,11 @@ class Analysis:
 
 
 def _negation_scope(doc: Doc, window: int) -> list[bool]:
-    """Token i is negated when a negator stands within `window` tokens before it, same clause."""
+    """Token i is negated when a negator stands within `window` tokens before it, same clause.
+
+    In a condition ("se non pagavo subito mi pignoravano") the negator reaches only the verb
+    right after it: the consequence is asserted, not denied.
+    """
     scope = [False] * len(doc)
     remaining = 0
     for i, token in enumerate(doc):
@@ -73,7 +81,8 @@ def _negation_scope(doc: Doc, window: int) -> list[bool]:
         if lower in PUNCT_BREAKS or lower in CLAUSE_BREAKS:
             remaining = 0
         elif lower in NEGATORS:
-            remaining = window
+            conditional = i > 0 and doc[i - 1].lower_ in CONDITIONALS
+            remaining = 1 if conditional else window
             continue
         if remaining > 0:
             scope[i] = True
@@ -92,6 +101,18 @@ def _stop_words() -> dict[str, frozenset[str]]:
     # Spoken Italian function words missing from spaCy's list.
     words["it"] = words["it"] | {"o", "e", "ed", "se", "eh", "ehm", "sì", "boh", "cioè", "mah"}
     return words
+
+
+def is_content(token: Any) -> bool:
+    """A word that can carry meaning: alphabetic, not an Italian function word or filler."""
+    lower = token.lower_
+    return token.is_alpha and len(lower) > 1 and lower not in _stop_words()["it"]
+
+
+def has_content(analysis: Analysis, start: int, end: int) -> bool:
+    """Whether the characters start:end of the analysed text hold a content word."""
+    span = analysis.doc.char_span(start, end, alignment_mode="expand")
+    return span is not None and any(is_content(t) for t in span)
 
 
 def _looks_italian(doc: Doc) -> bool:

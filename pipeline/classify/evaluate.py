@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,12 +20,17 @@ from pipeline.records import SENTIMENTS
 
 @dataclass(frozen=True)
 class Example:
-    """One labelled statement."""
+    """One labelled statement.
+
+    `known` says which theme labels are known: "all" (interview statements, benign sentences),
+    "threats" (only that no threat theme applies: a joyful tweet) or "none" (sentiment only).
+    """
 
     id: str
     text: str
     sentiment: str
     themes: frozenset[str]
+    known: Literal["all", "threats", "none"] = "all"
 
 
 def _scores(actual: Any, predicted: Any, labels: list[Any]) -> list[dict[str, float | int | None]]:

@@ -28,11 +28,11 @@ import numpy as np
 from scipy import sparse
 from scipy.special import softmax
 
-from pipeline.classify.cues import Analysis
+from pipeline.classify.cues import Analysis, is_content
 from pipeline.config import ConfigError, EmbedConfig
 from pipeline.records import SENTIMENTS
 
-FORMAT = "ascolto-heads/1"
+FORMAT = "ascolto-heads/2"
 THREATENED_HEAD = "__threatened__"
 CUE_EXTRA = 4  # positive cues, negative cues, irony, any negation
 
@@ -142,6 +142,7 @@ class Heads:
     stack_w: np.ndarray  # (n_stack_features, 3)
     stack_b: np.ndarray
     positive: np.ndarray  # 1.0 where the theme's polarity is positive
+    centroids: np.ndarray  # (k, dim): unit centroids of the interview statements trained on
     _code_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,6 +170,14 @@ class Heads:
     def embed_config(self) -> EmbedConfig:
         """How to rebuild that embedder."""
         return EmbedConfig(**self.meta["embed_config"])
+
+    def familiarity(self, embeddings: np.ndarray) -> np.ndarray:
+        """Best cosine of each text to the interview statements' centroids."""
+        return (np.asarray(embeddings, dtype=np.float32) @ self.centroids.T).max(axis=1)
+
+    def familiar(self, embeddings: np.ndarray) -> np.ndarray:
+        """True where a text is as close to the statements as new statements usually are."""
+        return self.familiarity(embeddings) >= float(self.meta["ood_similarity"])
 
     def threshold(self, code: str) -> float:
         """Calibrated probability at or above which the theme is reported."""
@@ -219,27 +228,37 @@ class Heads:
         ]
 
     def strongest_span(self, analysis: Analysis, code: str) -> str | None:
-        """The words whose hashed features push this theme up the most (None if none do)."""
+        """The content words whose hashed features push this theme up the most.
+
+        Up to six tokens around the strongest content word, starting and ending on content words
+        ("mi hanno messo alle strette" -> "messo alle strette"); None when no content word pushes
+        the theme up, so a label is never justified by "sono" or "per" alone.
+        """
         column = self.theme_w[:, self._code_index[code]]
         offset = len(column) - int(self.meta["n_hash"])
-        contribution = np.zeros(len(analysis.doc))
+        doc = analysis.doc
+        contribution = np.zeros(len(doc))
         for term, start, end in lexical_terms(analysis):
             if end > start:
                 contribution[start:end] += column[offset + _hash(term, int(self.meta["n_hash"]))]
-        if not len(contribution) or contribution.max() <= 0:
+        content = np.array([is_content(t) for t in doc], dtype=bool)
+        if not content.any() or contribution[content].max() <= 0:
             return None
-        start = end = int(np.argmax(contribution))
+        start = end = int(np.flatnonzero(content)[np.argmax(contribution[content])])
         while start > 0 and contribution[start - 1] > 0 and end - start < 5:
             start -= 1
-        while end + 1 < len(contribution) and contribution[end + 1] > 0 and end - start < 5:
+        while end + 1 < len(doc) and contribution[end + 1] > 0 and end - start < 5:
             end += 1
-        doc = analysis.doc
+        while not content[start]:
+            start += 1
+        while not content[end]:
+            end -= 1
         return analysis.text[doc[start].idx : doc[end].idx + len(doc[end].text)]
 
 
 ARRAYS = (
     "theme_w", "theme_b", "platt_a", "platt_b", "thresholds", "sent_w", "sent_b", "stack_w",
-    "stack_b", "positive",
+    "stack_b", "positive", "centroids",
 )  # fmt: skip
 
 

@@ -30,12 +30,15 @@ from pipeline.embed import Embedder
 from pipeline.records import SENTIMENTS
 
 FILLERS = ("ehm", "cioè", "insomma", "diciamo", "allora", "guardi", "praticamente")
-GRID_C = (2.0, 8.0, 32.0)
-GRID_SCALE = (1.5, 3.0)
+GRID_C = (8.0, 32.0, 96.0)
+GRID_SCALE = (2.0, 4.0)
 GRID_STACK_C = (0.1, 0.3, 1.0, 3.0)
 THRESHOLDS = np.round(np.arange(0.2, 0.71, 0.05), 2)
 FOLDS = 5
 N_HASH = 2**14
+BENIGN_WEIGHT = 0.25  # a benign sentence's weight in the sentiment heads (there are many)
+N_CENTROIDS = 64
+OOD_QUANTILE = 0.02
 
 
 @dataclass
@@ -61,16 +64,25 @@ def train_heads(
     embed_config: EmbedConfig,
     config: ClassifyConfig,
     seed: int = 13,
+    general: list[Example] | None = None,
 ) -> TrainingResult:
-    """Fit every head on `examples` (the training split) and return them with a report."""
+    """Fit every head on `examples` (interview statements) plus `general` Italian text.
+
+    Interview statements are doubled with a spoken-style copy. A `general` example only trains
+    the heads whose labels it knows (`Example.known`): a joyful tweet is a negative for the
+    threat heads and says nothing about courtesy.
+    """
     codes = taxonomy.codes
-    if unknown := {t for e in examples for t in e.themes} - set(codes):
+    general = general or []
+    if unknown := {t for e in examples + general for t in e.themes} - set(codes):
         raise ValueError(f"training labels name theme(s) not in the taxonomy: {sorted(unknown)}")
     rng = random.Random(seed)
     texts = [e.text for e in examples] + [spoken_variant(e.text, rng) for e in examples]
-    rows = examples + examples
-    groups = np.array(list(range(len(examples))) * 2)
-    fold_of = np.array(_folds(len(examples), seed))[groups]
+    texts += [e.text for e in general]
+    rows = examples + examples + general
+    groups = np.array(list(range(len(examples))) * 2 + list(range(-len(general), 0)))
+    folds = _folds(len(examples) + len(general), seed)
+    fold_of = np.array([folds[g] for g in groups])
     matcher = CueMatcher(taxonomy, config.negation_window, config.max_chars)
     analyses = matcher.analyze_many(texts)
     embeddings = embedder.embed([a.text for a in analyses])
@@ -78,20 +90,26 @@ def train_heads(
     threat = np.array([c in taxonomy.threatened for c in codes])
     # One more head, for "felt threatened" itself: it sees every threat statement at once.
     y_heads = np.hstack([y_theme, y_theme[:, threat].any(1, keepdims=True).astype(int)])
+    known = _known_mask(rows, np.append(threat, True))
     n = len(codes)
     y_sent = np.array([SENTIMENTS.index(r.sentiment) for r in rows])
+    domain = np.arange(len(rows)) < 2 * len(examples)
+    weight = np.where(domain | (y_sent != SENTIMENTS.index("neutral")), 1.0, BENIGN_WEIGHT)
+    centroids, ood_similarity = _familiar_region(embeddings[: len(examples)], folds, seed)
 
     search: list[dict[str, Any]] = []
     for scale in GRID_SCALE:
         x = feature_matrix(analyses, embeddings, codes, N_HASH, scale)
         for c in GRID_C:
-            theme_oof = _oof_theme_scores(x, y_heads, fold_of, c)
-            sent_oof = _oof_sentiment_logits(x, y_sent, fold_of, c)
+            theme_oof = _oof_theme_scores(x, y_heads, known, fold_of, c)
+            sent_oof = _oof_sentiment_logits(x, y_sent, weight, fold_of, c)
             search.append(
                 {
                     "emb_scale": scale,
                     "C": c,
-                    "theme_micro_f1": _micro_f1(theme_oof[:, :n] > 0, y_theme),
+                    "theme_micro_f1": _micro_f1(
+                        (theme_oof[:, :n] > 0)[known[:, :n]], y_theme[known[:, :n]]
+                    ),
                     "sentiment_macro_f1": _macro_f1(sent_oof.argmax(1), y_sent),
                     "_theme_oof": theme_oof,
                     "_sent_oof": sent_oof,
@@ -104,7 +122,7 @@ def train_heads(
     )
     scale = best_theme["emb_scale"]
     x = feature_matrix(analyses, embeddings, codes, N_HASH, scale)
-    platt_a, platt_b, thresholds = _calibrate_themes(best_theme["_theme_oof"], y_heads)
+    platt_a, platt_b, thresholds = _calibrate_themes(best_theme["_theme_oof"], y_heads, known)
     oof_p = _platt(best_theme["_theme_oof"], platt_a, platt_b)
     positive = np.array([t.polarity == "positive" for t in taxonomy.themes], dtype=np.float32)
     end = x.shape[1] - N_HASH
@@ -114,10 +132,10 @@ def train_heads(
         positive,
         x[:, end - CUE_EXTRA : end].toarray(),
     )
-    stack_c, stack_f1 = _choose_stack(z, y_sent, fold_of)
-    stack = _logistic(stack_c, multiclass=True).fit(z, y_sent)
-    theme_w, theme_b = _fit_themes(x, y_heads, best_theme["C"])
-    sent_w, sent_b = _fit_sentiment(x, y_sent, best_sent["C"])
+    stack_c, stack_f1 = _choose_stack(z, y_sent, weight, fold_of)
+    stack = _logistic(stack_c, multiclass=True).fit(z, y_sent, sample_weight=weight)
+    theme_w, theme_b = _fit_themes(x, y_heads, known, best_theme["C"])
+    sent_w, sent_b = _fit_sentiment(x, y_sent, weight, best_sent["C"])
 
     meta = {
         "codes": codes,
@@ -134,12 +152,15 @@ def train_heads(
         "seed": seed,
         "training": {
             "statements": len(examples),
+            "general": _general_counts(general),
             "rows_with_spoken_copies": len(rows),
             "sentiment_counts": {
-                s: int((y_sent == i).sum()) // 2 for i, s in enumerate(SENTIMENTS)
+                s: int((y_sent[domain] == i).sum()) // 2 for i, s in enumerate(SENTIMENTS)
             },
             "theme_counts": {c: int(y_theme[:, i].sum()) // 2 for i, c in enumerate(codes)},
         },
+        "ood_similarity": ood_similarity,
+        "n_centroids": len(centroids),
         "libraries": {
             name: version(name) for name in ("scikit-learn", "numpy", "spacy", "spacy-lookups-data")
         }
@@ -157,14 +178,19 @@ def train_heads(
         stack_w=stack.coef_.T,
         stack_b=stack.intercept_,
         positive=positive,
+        centroids=centroids,
     )
     detected = oof_p >= thresholds
     felt = detected[:, :n][:, threat].any(1) | detected[:, n]
+    benign = ~domain & known[:, :n].all(1)
     report = {
         "grid": [{k: v for k, v in s.items() if not k.startswith("_")} for s in search],
         "out_of_fold": {
-            "theme_micro_f1_at_threshold": _micro_f1(detected[:, :n], y_theme),
-            "threatened_f1": round(_f1(felt.astype(int), y_heads[:, n]), 3),
+            "theme_micro_f1_at_threshold": _micro_f1(detected[domain, :n], y_theme[domain]),
+            "threatened_f1": round(_f1(felt[domain].astype(int), y_heads[domain, n]), 3),
+            "benign_threatened_rate": round(float(felt[benign].mean()), 4)
+            if benign.any()
+            else None,
             "sentiment_macro_f1_base": best_sent["sentiment_macro_f1"],
             "sentiment_macro_f1_stacked": stack_f1,
         },
@@ -188,40 +214,89 @@ def _logistic(c: float, multiclass: bool = False) -> Any:
     return LogisticRegression(C=c, max_iter=2000, solver="lbfgs" if multiclass else "liblinear")
 
 
+def _known_mask(rows: list[Example], threat_heads: np.ndarray) -> np.ndarray:
+    """(rows, heads): True where the row's label for that head is known."""
+    known = np.ones((len(rows), len(threat_heads)), dtype=bool)
+    for i, row in enumerate(rows):
+        if row.known == "threats":
+            known[i] = threat_heads
+        elif row.known == "none":
+            known[i] = False
+    return known
+
+
+def _general_counts(general: list[Example]) -> dict[str, int]:
+    """How many general examples of each kind were trained on."""
+    counts: dict[str, int] = {}
+    for example in general:
+        kind = example.id.rsplit("-", 1)[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _familiar_region(
+    embeddings: np.ndarray, folds: list[int], seed: int
+) -> tuple[np.ndarray, float]:
+    """Centroids of the interview statements and the similarity below which a text is unfamiliar.
+
+    The threshold is the OOD_QUANTILE of each statement's best cosine to centroids fitted on the
+    other folds, so it is what a new statement of the same kind reaches, not what a fitted one does.
+    """
+    fold = np.array(folds[: len(embeddings)])
+    best = np.zeros(len(embeddings))
+    for k in range(FOLDS):
+        centres = _centroids(embeddings[fold != k], seed)
+        best[fold == k] = (embeddings[fold == k] @ centres.T).max(1)
+    return _centroids(embeddings, seed), round(float(np.quantile(best, OOD_QUANTILE)), 4)
+
+
+def _centroids(embeddings: np.ndarray, seed: int) -> np.ndarray:
+    from sklearn.cluster import KMeans
+
+    k = min(N_CENTROIDS, len(embeddings))
+    centres = KMeans(k, n_init=1, random_state=seed).fit(embeddings).cluster_centers_
+    return (centres / np.linalg.norm(centres, axis=1, keepdims=True)).astype(np.float32)
+
+
 def _oof_theme_scores(
-    x: sparse.csr_matrix, y: np.ndarray, fold: np.ndarray, c: float
+    x: sparse.csr_matrix, y: np.ndarray, known: np.ndarray, fold: np.ndarray, c: float
 ) -> np.ndarray:
     scores = np.zeros(y.shape, dtype=float)
     for k in range(FOLDS):
         train, test = fold != k, fold == k
         for j in range(y.shape[1]):
-            model = _logistic(c).fit(x[train], y[train, j])
+            rows = train & known[:, j]
+            model = _logistic(c).fit(x[rows], y[rows, j])
             scores[test, j] = model.decision_function(x[test])
     return scores
 
 
 def _oof_sentiment_logits(
-    x: sparse.csr_matrix, y: np.ndarray, fold: np.ndarray, c: float
+    x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray, fold: np.ndarray, c: float
 ) -> np.ndarray:
     logits = np.zeros((len(y), len(SENTIMENTS)))
     for k in range(FOLDS):
         train, test = fold != k, fold == k
-        model = _logistic(c, multiclass=True).fit(x[train], y[train])
+        model = _logistic(c, multiclass=True).fit(x[train], y[train], sample_weight=weight[train])
         logits[test] = model.decision_function(x[test])
     return logits
 
 
-def _fit_themes(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
+def _fit_themes(
+    x: sparse.csr_matrix, y: np.ndarray, known: np.ndarray, c: float
+) -> tuple[np.ndarray, np.ndarray]:
     weights, biases = [], []
     for j in range(y.shape[1]):
-        model = _logistic(c).fit(x, y[:, j])
+        model = _logistic(c).fit(x[known[:, j]], y[known[:, j], j])
         weights.append(model.coef_[0])
         biases.append(model.intercept_[0])
     return np.stack(weights, axis=1), np.array(biases)
 
 
-def _fit_sentiment(x: sparse.csr_matrix, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
-    model = _logistic(c, multiclass=True).fit(x, y)
+def _fit_sentiment(
+    x: sparse.csr_matrix, y: np.ndarray, weight: np.ndarray, c: float
+) -> tuple[np.ndarray, np.ndarray]:
+    model = _logistic(c, multiclass=True).fit(x, y, sample_weight=weight)
     return model.coef_.T, model.intercept_
 
 
@@ -229,28 +304,36 @@ def _platt(scores: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(a * scores + b, -30, 30)))
 
 
-def _calibrate_themes(oof: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _calibrate_themes(
+    oof: np.ndarray, y: np.ndarray, known: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Platt scaling per theme on out-of-fold scores, then the threshold with the best OOF F1."""
     from sklearn.linear_model import LogisticRegression
 
     a, b, thresholds = [], [], []
     for j in range(y.shape[1]):
-        platt = LogisticRegression(C=1e4).fit(oof[:, j : j + 1], y[:, j])
+        rows = known[:, j]
+        platt = LogisticRegression(C=1e4).fit(oof[rows, j : j + 1], y[rows, j])
         a.append(platt.coef_[0, 0])
         b.append(platt.intercept_[0])
-        p = _platt(oof[:, j], a[-1], b[-1])
-        f1s = [_f1((p >= t).astype(int), y[:, j]) for t in THRESHOLDS]
+        p = _platt(oof[rows, j], a[-1], b[-1])
+        f1s = [_f1((p >= t).astype(int), y[rows, j]) for t in THRESHOLDS]
         thresholds.append(float(THRESHOLDS[int(np.argmax(f1s))]))
     return np.array(a), np.array(b), np.array(thresholds)
 
 
-def _choose_stack(z: np.ndarray, y: np.ndarray, fold: np.ndarray) -> tuple[float, float]:
+def _choose_stack(
+    z: np.ndarray, y: np.ndarray, weight: np.ndarray, fold: np.ndarray
+) -> tuple[float, float]:
     """C of the stacked sentiment head with the best out-of-fold macro-F1 (and that F1)."""
     best = (GRID_STACK_C[0], -1.0)
     for c in GRID_STACK_C:
         predicted = np.zeros(len(y), dtype=int)
         for k in range(FOLDS):
-            model = _logistic(c, multiclass=True).fit(z[fold != k], y[fold != k])
+            train = fold != k
+            model = _logistic(c, multiclass=True).fit(
+                z[train], y[train], sample_weight=weight[train]
+            )
             predicted[fold == k] = model.predict(z[fold == k])
         f1 = _macro_f1(predicted, y)
         if f1 > best[1]:
@@ -302,22 +385,31 @@ def train_and_save(
     folder: Path,
     seed: int = 13,
     sources: dict[str, str | None] | None = None,
+    general: list[Example] | None = None,
 ) -> dict[str, Any]:
-    """Train on `train`, evaluate on `dev` (never fitted), write heads + MODEL_CARD.md."""
+    """Train on `train` (+ `general` text), evaluate on `dev` (never fitted), write the heads.
+
+    The heads go to `folder` with MODEL_CARD.md.
+    """
     from pipeline.classify.classifier import HybridClassifier
     from pipeline.classify.evaluate import evaluate
     from pipeline.classify.heads import load_heads, save_heads, write_meta
 
-    result = train_heads(train, taxonomy, embedder, embed_config, config, seed)
+    result = train_heads(train, taxonomy, embedder, embed_config, config, seed, general)
     result.heads.meta["sources"] = sources or {}
     save_heads(result.heads, folder)
     load_heads.cache_clear()
     heads = load_heads(folder)  # dev figures are those of the float32 weights as shipped
     meta = heads.meta
+    classifier = HybridClassifier(taxonomy, config, heads, embedder)
     if dev:
-        classifier = HybridClassifier(taxonomy, config, heads, embedder)
         meta["dev"] = evaluate(dev, classifier) | {"statements": len(dev)}
         meta["dev"]["calibration"] = _dev_calibration(dev, classifier)
+    if general:
+        from pipeline.classify.transfer import held_apart
+
+        meta["held_apart"] = held_apart(classifier)
+    if dev or general:
         write_meta(heads, folder)
     (folder / "MODEL_CARD.md").write_text(model_card(meta), encoding="utf-8")
     return meta
@@ -341,6 +433,33 @@ def _dev_calibration(dev: list[Example], classifier: Any) -> dict[str, float]:
     }
 
 
+def _held_apart_lines(figures: dict[str, Any] | None) -> list[str]:
+    """Card lines for the general corpora's dev splits."""
+    if not figures:
+        return []
+    feel = figures["feel_it_dev"]
+    return [
+        "",
+        "## Held-apart general Italian (dev splits, never trained on)",
+        "",
+        "| benign source | sentences | felt threatened | any theme | uncertain |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {source}{' (source never trained on)' if source == 'fortunes' else ''} | "
+            f"{m['sentences']} | {m['threatened_rate']:.1%} | {m['any_theme_rate']:.1%} | "
+            f"{m['uncertain_share']:.1%} |"
+            for source, m in figures["benign"].items()
+        ],
+        "",
+        f"- FEEL-IT dev ({feel['tweets']} tweets, positive / negative): sentiment macro-F1 "
+        f"**{feel['sentiment_macro_f1']}**; called neutral {feel['called_neutral']:.1%}; "
+        f"positive called negative {feel['positive_called_negative']:.1%}; joyful tweets flagged "
+        f"threatened {feel['joyful_threatened_rate']:.1%}.",
+        f"- Evidence strings made of function words only: "
+        f"{figures['evidence_function_words_only']:.1%}.",
+    ]
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """Markdown card for the trained heads: data, parameters, dev metrics, versions."""
     training = meta["training"]
@@ -354,6 +473,14 @@ def model_card(meta: dict[str, Any]) -> str:
         f"({meta['sources'].get('train')}), each also seen as a spoken-style copy; dev: "
         f"{meta.get('dev', {}).get('statements', 0)} statements ({meta['sources'].get('dev')}), "
         "never used to fit anything.",
+        "- General Italian trained on (training splits only, `pipeline/classify/corpora.py`): "
+        + (", ".join(f"{n} {kind}" for kind, n in training.get("general", {}).items()) or "none")
+        + " (feel-it: tweets, sentiment only, joyful ones also negatives for the threat heads; "
+        "the others: benign sentences from Debian's Italian documentation, no theme).",
+        f"- Unfamiliar text: best cosine to {meta.get('n_centroids')} centroids "
+        f"of the statements under {meta.get('ood_similarity')} (the {OOD_QUANTILE:.0%} quantile for new "
+        "statements, measured across folds): no threat is reported on it, the label is "
+        "uncertain instead.",
         f"- Embeddings: {meta['embedder_id']} (x{meta['emb_scale']}); hashed lemma n-grams "
         f"({meta['n_hash']} columns, negation-marked); cue features from themes.yaml.",
         f"- Heads: logistic regression, theme C={meta['theme_C']}, sentiment "
@@ -392,13 +519,17 @@ def model_card(meta: dict[str, Any]) -> str:
                 for code, m in dev["themes"].items()
             ],
         ]
+    lines += _held_apart_lines(meta.get("held_apart"))
     lines += [
         "",
         "## Limits",
         "",
-        "The corpus was written by the developers (synthetic customer statements in spoken "
+        "The statements were written by the developers (synthetic customer statements in spoken "
         "Italian, with negations, irony and ASR-style errors), so dev figures are an optimistic "
-        "estimate for real customers. Retrain with `ascolto train` on your own labelled lines.",
+        "estimate for real customers. The model has never seen: real customers' words, real "
+        "telephone transcripts, product reviews, dialogue outside debt collection, or any "
+        "neutral social-media text (FEEL-IT has no neutral class). Retrain with `ascolto train` "
+        "on your own labelled lines.",
         "",
     ]
     return "\n".join(lines)

@@ -51,6 +51,9 @@ LABELS = {
         "scorecard": "Scheda per agenzia",
         "agency": "Agenzia",
         "threatened_rate": "Si è sentito minacciato",
+        "uncertain": "%d frasi incerte, da verificare",
+        "uncertain_help": "Frasi che il modello non sa etichettare con sicurezza (lontane dai "
+        "testi di addestramento o con indizi contrastanti): mai contate tra i minacciati.",
         "negative_rate": "Sentimento negativo",
         "empathy_index": "Indice di empatia",
         "cases": "Pratiche",
@@ -135,6 +138,9 @@ LABELS = {
         "scorecard": "Agency scorecard",
         "agency": "Agency",
         "threatened_rate": "Felt threatened",
+        "uncertain": "%d uncertain utterances, to review",
+        "uncertain_help": "Utterances the model cannot label with confidence (unlike its "
+        "training text, or cues and model disagreeing): never counted as threatened.",
         "negative_rate": "Negative sentiment",
         "empathy_index": "Empathy index",
         "cases": "Cases",

@@ -60,6 +60,7 @@ def classify_pending(
                     "theme_scores": json.dumps(lab.theme_scores),
                     "threatened": lab.threatened,
                     "evidence": json.dumps(lab.evidence, ensure_ascii=False),
+                    "uncertain": lab.uncertain,
                 }
                 for idx, lab in zip(rows["utt_idx"], labels, strict=True)
             ]
@@ -80,6 +81,7 @@ def classify_pending(
                     "threatened": summary.threatened,
                     "empathy_score": summary.empathy_score,
                     "n_utterances": len(texts),
+                    "n_uncertain": sum(lab.uncertain is not None for lab in labels),
                     "quotes": json.dumps(summary.quotes, ensure_ascii=False),
                 }
             ]

@@ -80,7 +80,7 @@ class LabelsMixin(StoreBase):
         return self.query(
             "SELECT r.file, r.agency_id, r.case_id, u.utt_idx, round(u.start_s, ?) AS start_s, "
             "round(u.end_s, ?) AS end_s, u.low_confidence, u.text, l.sentiment, "
-            "round(l.p_negative, ?) AS p_negative, l.threatened, l.themes, l.evidence "
+            "round(l.p_negative, ?) AS p_negative, l.threatened, l.themes, l.evidence, l.uncertain "
             "FROM utterance_labels l JOIN utterances u USING (recording_id, utt_idx) "
             "JOIN recordings r USING (recording_id) "
             "WHERE l.classify_key = ? AND u.transcript_key = ? "

@@ -29,9 +29,12 @@ CREATE TABLE IF NOT EXISTS utterance_labels (
     recording_id VARCHAR, utt_idx INTEGER, classify_key VARCHAR, sentiment VARCHAR,
     p_positive DOUBLE, p_neutral DOUBLE, p_negative DOUBLE, themes VARCHAR[],
     theme_scores VARCHAR, threatened BOOLEAN, evidence VARCHAR);
+-- Why the label needs an analyst (NULL: it does not); added with classifier heads format 2.
+ALTER TABLE utterance_labels ADD COLUMN IF NOT EXISTS uncertain VARCHAR;
 CREATE TABLE IF NOT EXISTS interview_labels (
     recording_id VARCHAR, classify_key VARCHAR, sentiment VARCHAR, themes VARCHAR[],
     threatened BOOLEAN, empathy_score DOUBLE, n_utterances INTEGER, quotes VARCHAR);
+ALTER TABLE interview_labels ADD COLUMN IF NOT EXISTS n_uncertain INTEGER;
 CREATE TABLE IF NOT EXISTS embeddings (
     recording_id VARCHAR, utt_idx INTEGER, embed_key VARCHAR, vector FLOAT[]);
 CREATE TABLE IF NOT EXISTS topic_models (

@@ -1,0 +1,105 @@
+"""The labelled corpora the classifier learns from and is measured on, with their fixed splits.
+
+- **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
+  every label known. The domain.
+- **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
+  emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
+  that transfers beyond our own sentences. Its themes are unknown, except that a joyful tweet
+  reports no threat, so joyful tweets are negatives for the threat heads only.
+- **Benign Italian** (`models/training/benign_it.jsonl`, written by
+  `scripts/benign_sentences.py` from Debian's Italian documentation and fortunes): ordinary
+  sentences in which nobody is threatened, negatives for every theme, sentiment neutral.
+
+Each corpus has a seeded split; `dev` rows are never trained on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from pipeline.classify.evaluate import Example
+from pipeline.errors import AscoltoError
+
+TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
+FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
+BENIGN = TRAINING_DIR / "benign_it.jsonl"
+FEEL_IT_DEV_SHARE = 0.25
+FEEL_IT_SEED = "feel-it-2026"
+Split = Literal["train", "dev"]
+
+
+class CorpusError(AscoltoError):
+    """A labelled file that cannot be read as a corpus."""
+
+
+def read_labelled(path: Path) -> list[Example]:
+    """Interview statements from JSON Lines `{"id", "text", "sentiment", "themes"}`."""
+    examples = []
+    for number, line in enumerate(_lines(path), start=1):
+        try:
+            row = json.loads(line)
+            examples.append(
+                Example(row["id"], row["text"], row["sentiment"], frozenset(row["themes"]))
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise CorpusError(
+                f"{path}, line {number}: {error!r}; each line must be a JSON object with id, "
+                "text, sentiment and themes (a list of theme codes)"
+            ) from error
+    return examples
+
+
+def _lines(path: Path) -> Iterable[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CorpusError(f"cannot read {path}: {error.strerror}") from error
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def feel_it_split(tweet_id: str) -> Split:
+    """The fixed split of one tweet: a hash of its id, so adding rows never moves old ones."""
+    digest = hashlib.sha256(f"{FEEL_IT_SEED}:{tweet_id}".encode()).digest()
+    return "dev" if digest[0] / 256 < FEEL_IT_DEV_SHARE else "train"
+
+
+def feel_it(split: Split, path: Path = FEEL_IT) -> list[Example]:
+    """FEEL-IT tweets of one split, as sentiment examples (themes known only for joy)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Example(
+            f"feel-it-{row['id']}",
+            row["text"],
+            row["sentiment"],
+            frozenset(),
+            known="threats" if row["emotion"] == "joy" else "none",
+        )
+        for row in rows
+        if feel_it_split(row["id"]) == split
+    ]
+
+
+def benign(split: Split, path: Path = BENIGN, source: str | None = None) -> list[Example]:
+    """Ordinary Italian sentences of one split (optionally one source): no theme, neutral."""
+    rows = [json.loads(line) for line in _lines(path)]
+    return [
+        Example(row["id"], row["text"], "neutral", frozenset())
+        for row in rows
+        if row["split"] == split and source in (None, row["source"])
+    ]
+
+
+def benign_sources(path: Path = BENIGN) -> list[str]:
+    """The sources of the benign sample, in file order."""
+    return list(dict.fromkeys(json.loads(line)["source"] for line in _lines(path)))
+
+
+def general_training() -> list[Example]:
+    """The training splits of FEEL-IT and the benign sentences."""
+    return feel_it("train") + benign("train")

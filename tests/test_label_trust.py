@@ -1,0 +1,128 @@
+"""Labels that hold beyond our own sentences: precision first, evidence, uncertainty, corpora."""
+
+import numpy as np
+import pytest
+
+from pipeline.classify import corpora
+from pipeline.classify.classifier import HybridClassifier, make_classifier
+from pipeline.classify.cues import is_content
+from pipeline.classify.evaluate import Example
+from pipeline.classify.train import _known_mask
+from pipeline.config import load_settings
+
+SETTINGS = load_settings()
+
+
+@pytest.fixture(scope="module")
+def classifier() -> HybridClassifier:
+    return make_classifier(SETTINGS)
+
+
+def _content_words(classifier: HybridClassifier, text: str) -> list[str]:
+    return [t.text for t in classifier.matcher.nlp(text.lower()) if is_content(t)]
+
+
+# -- conditionals and negation --------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "theme"),
+    [
+        ("se non pagavo subito mi pignoravano lo stipendio", "LEGAL_THREAT"),
+        ("mi ha detto che se non pago entro venerdì mi manda l'avvocato", "LEGAL_THREAT"),
+    ],
+)
+def test_a_negated_condition_does_not_cancel_the_threat_after_it(classifier, text, theme):
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert analysis.live_cues(theme), analysis.cues
+    label = classifier.classify(text)
+    assert label.threatened and theme in label.themes, label
+
+
+def test_the_negator_of_a_condition_still_negates_its_own_verb(classifier):
+    analysis = classifier.matcher.analyze_many(["se non pagavo subito mi pignoravano"])[0]
+    words = [t.text for t in analysis.doc]
+    assert analysis.scope[words.index("pagavo")] and not analysis.scope[words.index("subito")]
+
+
+@pytest.mark.parametrize("text", ["non mi hanno minacciato", "nessuno mi ha minacciato"])
+def test_a_plain_negation_still_cancels_the_threat(classifier, text):
+    assert not classifier.classify(text).threatened
+
+
+# -- evidence -------------------------------------------------------------------------------
+def test_evidence_always_holds_a_content_word(classifier):
+    texts = [e.text for e in corpora.read_labelled(corpora.TRAINING_DIR / "dev.jsonl")[:150]]
+    texts += [e.text for e in corpora.feel_it("dev")[:100]]
+    for text, label in zip(texts, classifier.classify_many(texts), strict=True):
+        for code, spans in label.evidence.items():
+            assert spans, (text, code)
+            for span in spans:
+                assert span in text and _content_words(classifier, span), (text, code, span)
+
+
+# -- precision first on text that is not ours -----------------------------------------------
+def test_ordinary_italian_is_almost_never_threatened(classifier):
+    """Held-apart benign sentences (never trained on): at most 3% flagged, per source."""
+    for source in corpora.benign_sources():
+        examples = corpora.benign("dev", source=source)
+        labels = classifier.classify_many([e.text for e in examples])
+        rate = sum(label.threatened for label in labels) / len(labels)
+        assert rate <= 0.03, (source, rate)
+
+
+def test_unfamiliar_text_is_never_threatened_but_goes_to_an_analyst(classifier, monkeypatch):
+    text = "mi hanno minacciato di pignorarmi la casa"
+    assert classifier.classify(text).threatened
+    assert classifier.heads is not None
+    monkeypatch.setattr(classifier.heads, "familiar", lambda vectors: np.zeros(len(vectors), bool))
+    label = classifier.classify(text)
+    assert not label.threatened and not set(label.themes) & classifier.taxonomy.threatened
+    assert label.uncertain and "unlike its training" in label.uncertain
+
+
+def test_familiarity_separates_statements_from_manuals(classifier):
+    heads, embedder = classifier.heads, classifier.embedder
+    assert heads is not None and embedder is not None
+    statements = [e.text for e in corpora.read_labelled(corpora.TRAINING_DIR / "dev.jsonl")]
+    manuals = [e.text for e in corpora.benign("dev", source="libreoffice-help")]
+    familiar_statements = heads.familiar(embedder.embed(statements)).mean()
+    familiar_manuals = heads.familiar(embedder.embed(manuals)).mean()
+    assert familiar_statements >= 0.9 and familiar_manuals <= 0.5
+
+
+def test_a_certain_label_says_so(classifier):
+    assert classifier.classify("mi hanno minacciato di pignorarmi la casa").uncertain is None
+
+
+# -- corpora --------------------------------------------------------------------------------
+def test_feel_it_splits_are_fixed_disjoint_and_a_quarter_dev():
+    train, dev = corpora.feel_it("train"), corpora.feel_it("dev")
+    assert not {e.id for e in train} & {e.id for e in dev}
+    assert 0.2 < len(dev) / (len(train) + len(dev)) < 0.3
+    assert [e.id for e in corpora.feel_it("dev")] == [e.id for e in dev]
+    assert {e.sentiment for e in train} == {"positive", "negative"}
+    assert all((e.known == "threats") == (e.sentiment == "positive") for e in train)
+
+
+def test_the_unseen_benign_source_is_never_in_training():
+    train = corpora.benign("train")
+    assert train and not [e for e in train if e.id.startswith("fortunes")]
+    assert corpora.benign("dev", source="fortunes")
+    assert not {e.id for e in train} & {e.id for e in corpora.benign("dev")}
+
+
+def test_a_malformed_labelled_line_is_named(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "text": "x", "sentiment": "neutral", "themes": []}\n{"id": 1}\n')
+    with pytest.raises(corpora.CorpusError, match=r"bad.jsonl, line 2"):
+        corpora.read_labelled(path)
+
+
+def test_general_examples_train_only_the_heads_whose_labels_they_know():
+    rows = [
+        Example("a", "x", "neutral", frozenset()),
+        Example("b", "y", "positive", frozenset(), known="threats"),
+        Example("c", "z", "negative", frozenset(), known="none"),
+    ]
+    threat_heads = np.array([True, False, True])
+    known = _known_mask(rows, threat_heads)
+    assert known.tolist() == [[True, True, True], [True, False, True], [False, False, False]]
