@@ -280,3 +280,135 @@ def test_reviews_are_exported(client, data, tmp_path):
     assert row["agency_id"] == "AG01" and row["verdict"] == "corrected" and bool(row["applies"])
     assert bool(row["model_threatened"]) and not bool(row["threatened"])
     assert len(pd.read_parquet(tmp_path / "pq" / "reviews.parquet")) == 1
+
+
+# -- reruns, erasure, retraining ------------------------------------------------------------
+def _rerun(data: Path, stage: str, config: Path | str = "") -> dict:
+    from flows.process import rerun_stage, use_models
+    from pipeline.embed import FakeEmbedder
+
+    with use_models(embedder=FakeEmbedder()):
+        return rerun_stage(stage, data, config=config)
+
+
+def _labels_of(data: Path, text: str) -> pd.DataFrame:
+    """The current run's labels of every quote with these words."""
+    with Store(data, read_only=True) as store:
+        keys = last_run(store).keys
+        frame = store.review_quotes(keys.classify, keys.transcript)
+    return frame[frame["text"] == text]
+
+
+def test_reviews_survive_reclassification_and_a_topic_refit(client, data, tmp_path):
+    quote = _threat_quote(client)
+    assert _post(client, _clear(quote)).status_code == 201
+    config = tmp_path / "other.yaml"  # another classify key: every interview is labelled again
+    config.write_text("classify:\n  negation_window: 5\ntopics:\n  min_utterances: 10\n")
+    old_key = last_run(Store(data, read_only=True)).keys.classify
+    summary = _rerun(data, "classify", config)
+    assert summary["classified"] == 5
+    with Store(data, read_only=True) as store:
+        assert last_run(store).keys.classify != old_key
+        assert store.review_count() == 1
+    assert _rerun(data, "topics", config)["topics_fitted"]
+    reviewed = _quotes(client, status="reviewed")
+    assert [q["id"] for q in reviewed] == [quote["id"]]  # applies under the new key too
+    assert _scorecard(data).loc["AG01", "reviewed_labels"] == 1
+
+
+def test_a_review_of_other_words_is_kept_but_not_applied(client, data):
+    quote = _threat_quote(client)
+    assert _post(client, _clear(quote)).status_code == 201
+    with Store(data) as store:  # as if a new transcription changed the words of that utterance
+        recording_id, utt_idx = quote["id"].rsplit(":", 1)
+        store.con.execute(
+            "UPDATE utterances SET text = 'Altre parole.' WHERE recording_id = ? AND utt_idx = ?",
+            [recording_id, int(utt_idx)],
+        )
+    assert _quotes(client, status="reviewed") == []
+    assert _scorecard(data).loc["AG01", "threatened_rate"] == 1.0
+    from pipeline.report.export import reviews_table
+
+    with Store(data, read_only=True) as store:
+        exported = reviews_table(store)
+    assert len(exported) == 1 and not exported["applies"].iloc[0]
+
+
+def test_forget_and_purge_erase_reviews_with_their_subject(client, data):
+    from pipeline.privacy.retention import forget_in, purge_in
+
+    quotes = _quotes(client, agency="AG01")
+    for quote in quotes:
+        body = {k: quote[k] for k in ("sentiment", "threatened", "themes")}
+        assert _post(client, body | {"quote_id": quote["id"]}).status_code == 201
+    other = _quotes(client, agency="AG02")[0]
+    body = {k: other[k] for k in ("sentiment", "threatened", "themes")}
+    assert _post(client, body | {"quote_id": other["id"]}).status_code == 201
+    deletion = forget_in(data, case_id="AG01K0")
+    assert deletion.rows["reviews"] == 2  # that interview's two quotes
+    with Store(data, read_only=True) as store:
+        assert store.review_count() == 5
+    assert purge_in(data, 0).rows["reviews"] == 5
+    with Store(data, read_only=True) as store:
+        assert store.review_count() == 0
+
+
+TAUGHT = "Alla fine abbiamo fatto tre rate."
+
+
+@pytest.mark.slow  # trains heads twice on the real embedder: minutes on two cores
+def test_retraining_with_reviews_changes_the_label_it_was_taught(client, data, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+    from pipeline.classify.reviews import review_examples, split_reviews
+
+    taught = [q for q in _quotes(client) if q["text"] == TAUGHT]
+    assert len(taught) == 3 and {q["sentiment"] for q in taught} != {"negative"}
+    for quote in _quotes(client):  # confirm everything, correct the taught words
+        body = {k: quote[k] for k in ("sentiment", "threatened", "themes")}
+        if quote["text"] == TAUGHT:
+            body["sentiment"] = "negative"
+        assert _post(client, body | {"quote_id": quote["id"]}).status_code == 201
+    fit, held = split_reviews(review_examples(data), 0.25, 13)
+    assert TAUGHT in {e.text for e in fit} and len({e.text for e in held}) == 1
+    rows = (Path(__file__).parents[1] / "models/training/train.jsonl").read_text().splitlines()
+    base = tmp_path / "base.jsonl"
+    base.write_text("\n".join(rows[::6]) + "\n", encoding="utf-8")
+    out = tmp_path / "heads"
+    result = CliRunner().invoke(
+        app, ["train", str(base), "--with-reviews", str(data), "-o", str(out),
+              "--review-weight", "10"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "7 used for training, 3 held out" in result.output and "rerun classify" in result.output
+    meta = json.loads((out / "heads.json").read_text(encoding="utf-8"))
+    assert meta["reviews"]["used"] == 7 and meta["reviews"]["held_out"] == 3
+    assert meta["reviews"]["before"]["examples"] == meta["reviews"]["after"]["examples"] == 3
+    assert "Analysts' reviews" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
+
+    before = _labels_of(data, TAUGHT)
+    with Store(data, read_only=True) as store:
+        transcribed = store.query("SELECT recording_id, created_at FROM transcripts")
+    summary = _rerun(data, "classify", out / "config.yaml")  # the classify key has changed
+    assert summary["classified"] == 5
+    after = _labels_of(data, TAUGHT)
+    assert set(before["sentiment"]) != {"negative"} and set(after["sentiment"]) == {"negative"}
+    with Store(data, read_only=True) as store:  # nothing transcribed again
+        again = store.query("SELECT recording_id, created_at FROM transcripts")
+    pd.testing.assert_frame_equal(transcribed.sort_values("recording_id"),
+                                  again.sort_values("recording_id"))  # fmt: skip
+    # the control: the same training without the reviews does not say negative
+    from pipeline.classify.classifier import HybridClassifier
+    from pipeline.classify.heads import load_heads
+    from pipeline.classify.taxonomy import load_taxonomy
+    from pipeline.embed import make_embedder
+
+    control = tmp_path / "control"
+    assert CliRunner().invoke(app, ["train", str(base), "-o", str(control)]).exit_code == 0
+    settings = load_settings()
+    classifier = HybridClassifier(load_taxonomy(settings.themes_file), settings.classify,
+                                  load_heads(control), make_embedder(settings.embed))  # fmt: skip
+    assert classifier.classify(TAUGHT).sentiment != "negative"

@@ -392,6 +392,7 @@ def model_card(meta: dict[str, Any]) -> str:
                 for code, m in dev["themes"].items()
             ],
         ]
+    lines += _reviews_section(meta.get("reviews"))
     lines += [
         "",
         "## Limits",
@@ -402,3 +403,31 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _reviews_section(reviews: dict[str, Any] | None) -> list[str]:
+    """The card's lines on analysts' reviews folded into training (none: no lines)."""
+    if not reviews:
+        return []
+
+    def line(name: str, figures: dict[str, Any] | None) -> str:
+        if figures is None:
+            return f"- {name}: nothing held out"
+        threatened = figures["threatened"]
+        return (
+            f"- {name} ({figures['classifier']}): sentiment accuracy "
+            f"{figures['sentiment_accuracy']}, threatened F1 {threatened['f1']} (precision "
+            f"{threatened['precision']}, recall {threatened['recall']}), theme micro-F1 "
+            f"{figures['theme_micro_f1']}"
+        )
+
+    return [
+        "",
+        "## Analysts' reviews (`ascolto train --with-reviews`)",
+        "",
+        f"- {reviews['used']} reviews from {reviews['data_dir']} added to training (each "
+        f"{reviews['weight']} time(s)); {reviews['held_out']} held out (seed {reviews['seed']}, "
+        "grouped by text), never fitted:",
+        line("before, the classifier configured at training time", reviews["before"]),
+        line("after, these heads", reviews["after"]),
+    ]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pipeline.classify.taxonomy import Taxonomy, load_taxonomy
 from pipeline.config import Settings
-from pipeline.errors import AscoltoError, NoRunYet
+from pipeline.errors import AscoltoError, NoRunYet, NoStore
 from pipeline.stages.report import last_run
-from pipeline.store import Store, require_store
+from pipeline.store import STORE_FILE, Store
 
 TOKEN_ENV = "ASCOLTO_REVIEW_TOKEN"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -55,7 +55,8 @@ def theme_thresholds(settings: Settings) -> dict[str, float]:
 
 def check_ready(data_dir: Path) -> None:
     """NoStore / NoRunYet / NothingToReview, each saying to run the pipeline first."""
-    require_store(data_dir)
+    if not (data_dir / STORE_FILE).is_file():
+        raise NoStore(f"no ascolto store in {data_dir}: run `ascolto run` or `make demo` first")
     with Store(data_dir, read_only=True) as store:
         try:
             keys = last_run(store).keys
