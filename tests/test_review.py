@@ -412,3 +412,13 @@ def test_retraining_with_reviews_changes_the_label_it_was_taught(client, data, t
     classifier = HybridClassifier(load_taxonomy(settings.themes_file), settings.classify,
                                   load_heads(control), make_embedder(settings.embed))  # fmt: skip
     assert classifier.classify(TAUGHT).sentiment != "negative"
+
+
+def test_review_command_says_to_run_first(tmp_path):
+    from typer.testing import CliRunner
+
+    from ascolto.cli import app
+
+    result = CliRunner().invoke(app, ["review", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 2
+    assert "run `ascolto run` or `make demo` first" in result.output
