@@ -168,7 +168,7 @@ def test_another_host_needs_a_token(data):
     )
     with pytest.raises(Exception, match="token"):
         make_app(data, wide)
-    client = TestClient(make_app(data, wide, token="s3cret"), base_url="http://0.0.0.0:8766")
+    client = TestClient(make_app(data, wide, token="s3cret"), base_url="http://10.1.2.3:8766")
     assert client.get("/api/quotes").status_code == 401
     assert client.get("/").status_code == 401
     assert client.get("/api/quotes", headers={"X-Ascolto-Token": "wrong"}).status_code == 401

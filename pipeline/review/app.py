@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, get_args
 
-import pandas as pd
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
@@ -49,13 +48,13 @@ from pipeline.review.quotes import (
 )
 from pipeline.stages.report import last_run
 from pipeline.store import Store, now
-from pipeline.store.base import StoreBase, StoreBusy
+from pipeline.store.base import StoreBusy
 
 TOKEN_HEADER = "X-Ascolto-Token"
 
 
-def _keys(store: StoreBase) -> tuple[str, str]:
-    keys = last_run(store).keys  # type: ignore[arg-type]
+def _keys(store: Store) -> tuple[str, str]:
+    keys = last_run(store).keys
     return keys.classify, keys.transcript
 
 
@@ -77,30 +76,26 @@ def list_quotes(ctx: ReviewContext, wanted: QuoteFilter) -> dict[str, Any]:
     }
 
 
-def _quote(store: StoreBase, qid: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+def _quote(
+    store: Store, qid: str, thresholds: dict[str, float]
+) -> tuple[dict[str, Any], dict[str, Any], str]:
     """(quote, its store row, classify key); ReviewRejected (404) when there is no such quote."""
     recording_id, utt_idx = parse_quote_id(qid)
     classify_key, transcript_key = _keys(store)
-    frame = store.review_quotes(classify_key, transcript_key, [recording_id])  # type: ignore[attr-defined]
+    frame = store.review_quotes(classify_key, transcript_key, [recording_id])
     frame = frame[frame["utt_idx"] == utt_idx]
     if frame.empty:
         raise ReviewRejected(f"no quote {qid!r} among this run's customer utterances", 404)
-    return quote_records(frame, {})[0], frame.iloc[0].to_dict(), classify_key
+    return quote_records(frame, thresholds)[0], frame.iloc[0].to_dict(), classify_key
 
 
 def save(ctx: ReviewContext, review: ReviewIn) -> dict[str, Any]:
     """Validate and store one review; the quote as it now reads."""
     themes = check_review(review, ctx.taxonomy)
     with data_dir_lock(ctx.data_dir, "review"), Store(ctx.data_dir) as store:
-        quote, _, classify_key = _quote(store, review.quote_id)
+        quote, _, classify_key = _quote(store, review.quote_id, ctx.thresholds)
         store.save_review(review_row(review, themes, quote, classify_key, ctx.reviewer, now()))
-        updated, row, _ = _quote(store, review.quote_id)
-    updated["unsure"] = quote_records(_frame(row), ctx.thresholds)[0]["unsure"]
-    return updated
-
-
-def _frame(row: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame([row])
+        return _quote(store, review.quote_id, ctx.thresholds)[0]
 
 
 def quote_audio(ctx: ReviewContext, qid: str) -> bytes:
@@ -112,7 +107,7 @@ def quote_audio(ctx: ReviewContext, qid: str) -> bytes:
             "audio playback is off (review.audio: false): the recordings hold personal data"
         )
     with Store(ctx.data_dir, read_only=True) as store:
-        quote, row, _ = _quote(store, qid)
+        quote, row, _ = _quote(store, qid, {})
     path = recording_path(
         ctx.settings.review.recordings, str(row["file"]), str(row["recording_id"])
     )
@@ -161,7 +156,7 @@ def make_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         host = request.headers.get("host", "")
-        if host not in ctx.hosts:
+        if ctx.hosts and host not in ctx.hosts:
             return refuse(403, f"host {host!r} refused: open the page at {ctx.hosts[1]}")
         if ctx.token and not hmac.compare_digest(_token_given(request), ctx.token):
             return refuse(

@@ -40,7 +40,7 @@ class ReviewContext:
     thresholds: dict[str, float]
     reviewer: str
     token: str | None
-    hosts: tuple[str, ...]
+    hosts: tuple[str, ...]  # Host headers accepted (empty: any, the token guards)
 
 
 def theme_thresholds(settings: Settings) -> dict[str, float]:
@@ -81,7 +81,9 @@ def make_context(
     host, port = settings.review.host, settings.review.port
     if not is_loopback(host) and not token:
         raise AscoltoError(f"bound to {host}, the review page needs a token (set ${TOKEN_ENV})")
-    names = LOOPBACK_NAMES if is_loopback(host) else (host,)
+    # On loopback the Host header must be a loopback name (a DNS-rebinding page names its own);
+    # elsewhere the token guards every request and clients use whatever name reaches the host.
+    names = LOOPBACK_NAMES if is_loopback(host) else ()
     hosts = tuple(h for name in names for h in (name, f"{name}:{port}"))
     who = reviewer or settings.review.reviewer or getpass.getuser()
     return ReviewContext(data_dir, settings, load_taxonomy(settings.themes_file),
