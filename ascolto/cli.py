@@ -2,7 +2,8 @@
 
 This module is the root: the app, `--version`, error handling and the list of commands. The
 commands live by group in `run_commands` (flows), `text_commands` (JSON Lines and audio in,
-nothing stored), `store_commands` (a data directory) and `models_commands`.
+nothing stored), `store_commands` (a data directory), `review_commands` (the review page)
+and `models_commands`.
 
 Heavy imports (Prefect, Whisper, BERTopic) happen inside the commands, so `ascolto --help` is fast.
 Exit codes: 0 done, 1 done but some inputs were quarantined or skipped, 2 bad invocation or
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from ascolto import models_commands, run_commands, store_commands, text_commands
+from ascolto import models_commands, review_commands, run_commands, store_commands, text_commands
 from pipeline import __version__
 from pipeline.errors import AscoltoError
 
@@ -89,6 +90,7 @@ for command in (
     store_commands.purge,
     store_commands.export,
     store_commands.report,
+    review_commands.review,
     text_commands.transcribe,
     text_commands.classify,
     text_commands.evaluate,

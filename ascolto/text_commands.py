@@ -159,15 +159,23 @@ def evaluate(
 
 def train(
     labelled: Annotated[
-        list[Path],
-        typer.Argument(help='training JSON Lines file(s): {"id", "text", "sentiment", "themes"}'),
-    ],
+        list[Path] | None,
+        typer.Argument(
+            help='training JSON Lines file(s): {"id", "text", "sentiment", "themes"} (with '
+            "--with-reviews, default: the shipped models/training/train*.jsonl)"
+        ),
+    ] = None,
     dev: Annotated[
         Path | None, typer.Option("--dev", help="labelled JSON Lines evaluated, never fitted")
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="folder for the heads (default: classify.heads)"),
+        typer.Option(
+            "--output",
+            "-o",
+            help="folder for the heads (default: classify.heads; with --with-reviews: "
+            "DATA_DIR/classifier)",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="cross-validation folds and spoken copies")] = 13,
     general: Annotated[
@@ -177,34 +185,70 @@ def train(
             "benign Italian sentences (no theme) in models/training/"
         ),
     ] = True,
+    with_reviews: Annotated[
+        Path | None,
+        typer.Option("--with-reviews", help="data directory whose analysts' reviews to train on"),
+    ] = None,
+    held_out: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=0.9, help="share of the reviews kept apart to measure before/after"
+        ),
+    ] = 0.25,
+    review_weight: Annotated[
+        int, typer.Option(min=1, max=50, help="each review counts as this many statements")
+    ] = 1,
     config: ConfigOpt = None,
 ) -> None:
-    """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md."""
-    from pipeline.classify.corpora import general_training
+    """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md.
+
+    With --with-reviews the heads go to DATA_DIR/classifier (never over the shipped ones unless
+    -o says so), with a config.yaml beside them for `ascolto rerun classify --config`.
+    """
+    from pipeline.classify.corpora import SHIPPED_TRAINING, general_training
     from pipeline.classify.taxonomy import load_taxonomy
     from pipeline.classify.train import train_and_save
     from pipeline.config import load_settings
     from pipeline.embed import make_embedder
 
     settings = load_settings(config)
-    folder = output or settings.classify.heads
+    if labelled is None and with_reviews is None:
+        raise typer.BadParameter(
+            "give the training JSON Lines (e.g. models/training/train.jsonl) or --with-reviews",
+            param_hint="'LABELLED'",
+        )
+    labelled = labelled or list(SHIPPED_TRAINING)
+    folder = output or (with_reviews / "classifier" if with_reviews else settings.classify.heads)
     train_examples = [example for path in labelled for example in _labelled(path)]
     dev_examples = _labelled(dev) if dev is not None else []
-    result = train_and_save(
-        train_examples,
-        dev_examples,
-        load_taxonomy(settings.themes_file),
-        make_embedder(settings.embed),
-        settings.embed,
-        settings.classify,
-        folder,
-        seed=seed,
-        sources={"train": ", ".join(map(str, labelled)), "dev": str(dev) if dev else None},
-        general=general_training() if general else None,
-    )
+    sources = {"train": ", ".join(map(str, labelled)), "dev": str(dev) if dev else None}
+    general_examples = general_training() if general else None
+    embedder = make_embedder(settings.embed)
+    if with_reviews is not None:
+        from pipeline.classify.reviews import train_with_reviews
+
+        result = train_with_reviews(with_reviews, settings, train_examples, dev_examples, folder,
+                                    embedder, seed, held_out, review_weight, sources,
+                                    general_examples)  # fmt: skip
+        _echo_reviews(result["reviews"], folder, with_reviews)
+    else:
+        result = train_and_save(train_examples, dev_examples, load_taxonomy(settings.themes_file),
+                                embedder, settings.embed, settings.classify, folder, seed=seed,
+                                sources=sources, general=general_examples)  # fmt: skip
     typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
     if result.get("dev"):
         typer.echo("dev: " + _metrics_line(result["dev"]))
+
+
+def _echo_reviews(reviews: dict[str, Any], folder: Path, data_dir: Path) -> None:
+    typer.echo(f"reviews: {reviews['used']} used for training, {reviews['held_out']} held out")
+    for name in ("before", "after"):
+        if reviews[name]:
+            typer.echo(f"  {name} on held-out reviews: " + _metrics_line(reviews[name]))
+    typer.echo(
+        f"next: ascolto rerun classify --data-dir {data_dir} --config {folder / 'config.yaml'} "
+        f"(or set classify.heads: {folder} in your own config)"
+    )
 
 
 def transcribe(

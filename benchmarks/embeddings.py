@@ -36,6 +36,7 @@ from pipeline.embed import make_embedder  # noqa: E402
 
 BACKENDS = ("use-multilingual", "e5-small", "use+e5-small")
 BENIGN_PER_SPLIT = {"train": 800, "dev": 400}
+THREATENED = load_taxonomy(load_settings().themes_file).threatened
 
 
 def _sets() -> dict[str, list[Example]]:
@@ -60,7 +61,7 @@ def probe_figures(vectors: dict[str, np.ndarray], sets: dict[str, list[Example]]
     """Linear-probe figures of one embedder."""
     from sklearn.metrics import f1_score
 
-    threatened = load_taxonomy(load_settings().themes_file).threatened
+    threatened = THREATENED
 
     def is_threat(examples: list[Example]) -> np.ndarray:
         return np.array([bool(e.themes & threatened) for e in examples], dtype=int)

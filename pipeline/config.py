@@ -255,6 +255,25 @@ class ServiceConfig(_Strict):
     )
 
 
+class ReviewConfig(_Strict):
+    """`ascolto review`: the local page where analysts confirm or correct labels."""
+
+    host: str = Field(
+        "127.0.0.1", description="address to bind; any other than loopback requires a token"
+    )
+    port: int = Field(8766, ge=1, le=65535)
+    audio: bool = Field(
+        False,
+        description="play each quote's segment from the original recording (decoded on request, "
+        "never written; off: the audio holds personal data)",
+    )
+    recordings: ConfigPath | None = Field(
+        None, description="folder of the original recordings, for audio (the one given to run)"
+    )
+    reviewer: str = Field("", description="name stored with each review (empty: the login name)")
+    page_size: int = Field(200, ge=1, le=5000, description="quotes listed at once")
+
+
 class Settings(_Strict):
     """Every setting of a run; one section per stage."""
 
@@ -269,6 +288,7 @@ class Settings(_Strict):
     report: ReportConfig = ReportConfig()
     retention: RetentionConfig = RetentionConfig()
     service: ServiceConfig = ServiceConfig()
+    review: ReviewConfig = ReviewConfig()
     themes_file: ConfigPath = CONFIG_DIR / "themes.yaml"
     interview_file: ConfigPath = CONFIG_DIR / "interview.yaml"
     topics_file: ConfigPath = Field(

@@ -12,6 +12,8 @@ Definitions (v1; per agency):
   (contact_date column when given, else due_date); value_lost_eur: their annual value.
 - churn_rate: churned / cases.
 - outstanding_eur: amount due - recovered (the money still at stake).
+- reviewed_labels: utterance labels an analyst confirmed or corrected (`ascolto review`); the
+  interview figures above already use the analyst's label where there is one.
 Every share gets a 95% Wilson interval (`<name>_low`, `<name>_high`): it stays inside 0..1 and
 behaves at small n and at 0% or 100%, where the normal approximation breaks. The empathy index
 gets a 95% t-interval on the mean of interview scores.
@@ -132,6 +134,7 @@ def agency_scorecard(
                 **_rate("churn_rate", _column(cs, "churned").astype(bool)),
                 "value_lost_eur": float(lost["annual_value_eur"].sum()) if len(lost) else 0.0,
                 "outstanding_eur": due - recovered,
+                "reviewed_labels": int(ints["reviewed"].sum()) if "reviewed" in ints else 0,
                 "sufficient": len(ints) >= config.min_interviews,
             }
         )

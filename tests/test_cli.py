@@ -41,7 +41,7 @@ def test_every_command_has_help(path, command):
 def test_the_command_tree_is_complete():
     names = {" ".join(p) for p, _ in COMMANDS}
     expected = {"", "run", "demo", "rerun", "serve", "redact", "forget", "purge", "export",
-                "report", "transcribe", "classify", "evaluate", "train", "status", "topics",
+                "report", "review", "transcribe", "classify", "evaluate", "train", "status", "topics",
                 "topics refit", "topics rename", "topics fit", "models", "models convert-openai"}  # fmt: skip
     assert names == expected
 

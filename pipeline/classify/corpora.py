@@ -28,6 +28,8 @@ from pipeline.errors import AscoltoError
 TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
 FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
 BENIGN = TRAINING_DIR / "benign_it.jsonl"
+# The interview statements the shipped heads are trained on (the dev files are never in here).
+SHIPPED_TRAINING = (TRAINING_DIR / "train.jsonl", TRAINING_DIR / "train_extra.jsonl")
 FEEL_IT_DEV_SHARE = 0.25
 FEEL_IT_SEED = "feel-it-2026"
 Split = Literal["train", "dev"]

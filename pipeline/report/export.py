@@ -59,6 +59,19 @@ def utterances_table(store: Store, keys: dict[str, str] | None = None) -> pd.Dat
     return frame
 
 
+def reviews_table(store: Store, keys: dict[str, str] | None = None) -> pd.DataFrame:
+    """One row per analyst review: quote, who, when, the model's labels and the analyst's.
+
+    `applies` says whether the review still matches the quote's words under `keys` (default:
+    the latest completed run's); the quote's text itself is in `utterances`.
+    """
+    keys = keys if keys is not None else run_keys(store)
+    frame = store.reviews_export(keys.get("transcript", ""))
+    for column in ("model_themes", "themes"):
+        frame[column] = frame[column].map(lambda ts: "; ".join(ts) if ts is not None else "")
+    return frame
+
+
 def scorecard_table(store: Store) -> pd.DataFrame:
     """The agency scorecard of the latest completed run, one row per agency."""
     return store.latest_scorecard()
@@ -66,12 +79,13 @@ def scorecard_table(store: Store) -> pd.DataFrame:
 
 def scorecard_by_month_table(store: Store, scoring: ScoringConfig | None = None) -> pd.DataFrame:
     """The scorecard per agency and month, recomputed from the latest run's interviews."""
+    from pipeline.review.apply import reviewed_interviews
     from pipeline.scoring import scorecard_by_period
 
     classify_key = store.latest_classify_key()
     if classify_key is None:
         return pd.DataFrame()
-    interviews = store.interview_labels(classify_key)
+    interviews = reviewed_interviews(store, classify_key, run_keys(store).get("transcript", ""))
     return scorecard_by_period(interviews, store.cases(), scoring or ScoringConfig())
 
 
@@ -80,6 +94,7 @@ TABLES: dict[str, Callable[..., pd.DataFrame]] = {
     "scorecard_by_month": scorecard_by_month_table,
     "interviews": interviews_table,
     "utterances": utterances_table,
+    "reviews": reviews_table,
 }
 
 
@@ -101,7 +116,7 @@ def export_all(
         build = TABLES[name]
         if name == "scorecard_by_month":
             frame = build(store, scoring)
-        elif name in ("interviews", "utterances"):
+        elif name in ("interviews", "utterances", "reviews"):
             frame = build(store, keys)
         else:
             frame = build(store)

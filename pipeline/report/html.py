@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.report.review_labels import REVIEW_LABELS
+
 LABELS = {
     "it": {
         "title": "ascolto · Rapporto sulle agenzie di recupero",
@@ -224,6 +226,7 @@ class ReportData:
     agency: str | None = None  # the agency an agency's report is for (None: whole company)
     min_interviews: int = 5  # scoring.min_interviews: below it no interval, no ranking
     retrain_margin: float = 0.10  # report.retrain_margin: the headline's "retrain" rule
+    review: dict[str, Any] = field(default_factory=dict)  # analysts' agreement (review.apply)
 
 
 def _missing(value: Any) -> bool:
@@ -405,7 +408,7 @@ def render_html(data: ReportData, language: str = "it") -> str:
         loader=PackageLoader("pipeline.report", "templates"),
         autoescape=select_autoescape(["html", "j2"], default=True),
     )
-    labels = LABELS[language]
+    labels = LABELS[language] | REVIEW_LABELS[language]
     min_n = data.min_interviews
 
     def ci(row: dict[str, Any], name: str, percent: bool = True) -> str:
@@ -434,4 +437,5 @@ def render_html(data: ReportData, language: str = "it") -> str:
         provenance={names.get(k, k): v for k, v in data.meta.get("provenance", {}).items()},
         findings=data.findings,
         charts=data.charts,
+        review=data.review,
     )

@@ -26,6 +26,7 @@ from pipeline.report.charts import (
     topics_by_month,
 )
 from pipeline.report.html import LABELS, ReportData, render_html
+from pipeline.review.apply import agreement
 from pipeline.scoring import agency_scorecard
 from pipeline.stages.keys import StageKeys
 from pipeline.stages.scoring import interviews_frame
@@ -137,7 +138,9 @@ def report_data(
     lang = language or settings.report.language
     labels = LABELS[lang]
     taxonomy = load_taxonomy(settings.themes_file)
-    interviews = _in_period(interviews_frame(store, keys), "interview_date", period)
+    interviews = _in_period(
+        interviews_frame(store, keys, settings.themes_file), "interview_date", period
+    )
     cases = store.cases()
     if period != (None, None):
         cases = cases[cases["case_id"].isin(interviews["case_id"])]
@@ -236,6 +239,7 @@ def report_data(
         agency=agency,
         min_interviews=settings.scoring.min_interviews,
         retrain_margin=settings.report.retrain_margin,
+        review=agreement(store, keys.classify, keys.transcript, agency),
     )
 
 

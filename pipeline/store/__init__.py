@@ -10,6 +10,7 @@ from pipeline.store.base import STORE_FILE, StoreBase, now, require_store
 from pipeline.store.erasure import Erased, ErasureMixin
 from pipeline.store.inputs import InputsMixin
 from pipeline.store.labels import LabelsMixin
+from pipeline.store.reviews import ReviewsMixin
 from pipeline.store.runs import RunsMixin
 from pipeline.store.snapshot import SNAPSHOT_FILE, SnapshotMixin
 from pipeline.store.topics import TopicsMixin
@@ -20,6 +21,7 @@ class Store(
     InputsMixin,
     TranscriptsMixin,
     LabelsMixin,
+    ReviewsMixin,
     TopicsMixin,
     RunsMixin,
     ErasureMixin,

@@ -14,6 +14,7 @@ from pipeline.store.base import StoreBase, marks, now
 
 # Tables keyed by recording id, children first so a crash mid-way never orphans a child row.
 _RECORDING_TABLES = (
+    "reviews",
     "topic_assignments",
     "embeddings",
     "utterance_labels",

@@ -68,3 +68,11 @@ CREATE TABLE IF NOT EXISTS deletions (
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
     config_hash VARCHAR, summary VARCHAR);
+-- Analysts' reviews of customer utterance labels (`ascolto review`): one row per quote, the latest
+-- verdict. Kept across reruns and refits (only forget and purge delete them); `text_sha256` is the
+-- hash of the quote's redacted text when reviewed: a review applies only while the words match.
+CREATE TABLE IF NOT EXISTS reviews (
+    recording_id VARCHAR, utt_idx INTEGER, text_sha256 VARCHAR, reviewer VARCHAR,
+    reviewed_at TIMESTAMP, verdict VARCHAR, classify_key VARCHAR, model_sentiment VARCHAR,
+    model_threatened BOOLEAN, model_themes VARCHAR[], sentiment VARCHAR, threatened BOOLEAN,
+    themes VARCHAR[]);
