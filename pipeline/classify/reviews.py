@@ -83,6 +83,21 @@ def _figures(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _shipped_grid(classifier: Any) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The configured heads' own embedding scale and C values.
+
+    A retrain with a few reviews keeps the hyper-parameters the full search chose, so it takes
+    minutes, not half an hour.
+    """
+    from pipeline.classify.train import GRID_C, GRID_SCALE
+
+    if classifier.heads is None:  # classify.method: rules, nothing chosen yet
+        return GRID_SCALE, GRID_C
+    meta = classifier.heads.meta
+    cs = tuple(sorted({float(meta["theme_C"]), float(meta["sentiment_C"])}))
+    return (float(meta["emb_scale"]),), cs
+
+
 def train_with_reviews(
     data_dir: Path,
     settings: Settings,
@@ -109,11 +124,12 @@ def train_with_reviews(
     from pipeline.classify.train import train_and_save
 
     fit, test = split_reviews(review_examples(data_dir), held_out, seed)
-    before = evaluate(test, make_classifier(settings)) if test else None
+    configured = make_classifier(settings)
+    before = evaluate(test, configured) if test else None
     taxonomy = load_taxonomy(settings.themes_file)
     meta = train_and_save(train + fit * weight, dev, taxonomy, embedder, settings.embed,
                           settings.classify, folder, seed=seed, sources=sources,
-                          general=general)  # fmt: skip
+                          general=general, grid=_shipped_grid(configured))  # fmt: skip
     heads = load_heads(folder)
     after = None
     if test:

@@ -66,12 +66,14 @@ def train_heads(
     config: ClassifyConfig,
     seed: int = 13,
     general: list[Example] | None = None,
+    grid: tuple[tuple[float, ...], tuple[float, ...]] = (GRID_SCALE, GRID_C),
 ) -> TrainingResult:
     """Fit every head on `examples` (interview statements) plus `general` Italian text.
 
     Interview statements are doubled with a spoken-style copy. A `general` example only trains
     the heads whose labels it knows (`Example.known`): a joyful tweet is a negative for the
-    threat heads and says nothing about courtesy.
+    threat heads and says nothing about courtesy. `grid`: the embedding scales and C values
+    searched by cross-validation.
     """
     codes = taxonomy.codes
     general = general or []
@@ -99,9 +101,9 @@ def train_heads(
     centroids, ood_similarity = _familiar_region(embeddings[: len(examples)], folds, seed)
 
     search: list[dict[str, Any]] = []
-    for scale in GRID_SCALE:
+    for scale in grid[0]:
         x = feature_matrix(analyses, embeddings, codes, N_HASH, scale)
-        for c in GRID_C:
+        for c in grid[1]:
             theme_oof = _oof_theme_scores(x, y_heads, known, fold_of, c)
             sent_oof = _oof_sentiment_logits(x, y_sent, weight, fold_of, c)
             search.append(
@@ -389,6 +391,7 @@ def train_and_save(
     seed: int = 13,
     sources: dict[str, str | None] | None = None,
     general: list[Example] | None = None,
+    grid: tuple[tuple[float, ...], tuple[float, ...]] = (GRID_SCALE, GRID_C),
 ) -> dict[str, Any]:
     """Train on `train` (+ `general` text), evaluate on `dev` (never fitted), write the heads.
 
@@ -398,7 +401,7 @@ def train_and_save(
     from pipeline.classify.evaluate import evaluate
     from pipeline.classify.heads import load_heads, save_heads, write_meta
 
-    result = train_heads(train, taxonomy, embedder, embed_config, config, seed, general)
+    result = train_heads(train, taxonomy, embedder, embed_config, config, seed, general, grid)
     result.heads.meta["sources"] = sources or {}
     save_heads(result.heads, folder)
     load_heads.cache_clear()
