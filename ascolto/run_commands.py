@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,15 +66,18 @@ def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice
             f"ascolto: processing {manifest.name} into {opts.data_dir} (starting...)", err=True
         )
     prepare_prefect(opts.verbose, opts.log_json)
-    from flows.service import check_prefect_api
+    from flows.service import check_prefect_api, start_temporary_api_early
 
     check_prefect_api()
+    server_starting = start_temporary_api_early()
     # Ctrl+C is handled here, the moment it comes: a KeyboardInterrupt raised inside Prefect's
     # engine can surface as another error ("Task run is not set") with a traceback.
     previous = signal.signal(signal.SIGINT, lambda signum, frame: _interrupted(opts.data_dir))
     try:
         with _progress(enabled=not opts.log_json) as progress:
-            summary = _run_flow(recordings, manifest, cases, opts, notice, progress)
+            summary = _run_flow(
+                recordings, manifest, cases, opts, notice, progress, server_starting
+            )
     except KeyboardInterrupt:  # raised before our handler was in place, or by a library
         _interrupted(opts.data_dir)
     finally:
@@ -90,10 +94,12 @@ def _run_flow(
     opts: RunOptions,
     notice: str,
     progress: Callable[[str, int, int], None],
+    server_starting: threading.Thread,
 ) -> dict[str, Any]:
     from flows.process import distributing, process_recordings, reporting_progress
     from flows.service import dask_task_runner, shared_prefect_api
 
+    server_starting.join()  # Prefect must not start a second server meanwhile
     flow_fn = process_recordings
     with contextlib.ExitStack() as stack:
         if opts.dask:

@@ -22,6 +22,8 @@ base weights, beam 5, language it, `--threads` CPU threads:
 - `plain-fw`: faster-whisper's own `transcribe(path, language, beam_size=5)`, nothing else;
 - `plain-fw-vad`: the same with `vad_filter=True` (its default Silero settings);
 - `ascolto-fw-float32`: the product path, float32 instead of int8;
+- `ascolto-batched`: the product path through faster-whisper's batched pipeline, 4 windows at a
+  time (`asr.batch_size: 4`; windows are then never conditioned on the previous text);
 - not run by default: `ascolto-no-vad`, `ascolto-silero-0.1`, `ascolto-conditioned` and
   `ascolto-unconditioned` (one setting changed each), used to choose the defaults;
 - `plain-openai`: openai-whisper's `transcribe` in float32 on the checkpoint converted from the
@@ -76,6 +78,7 @@ CONFIGS: dict[str, dict] = {
     "plain-fw": {"path": "plain-fw"},
     "plain-fw-vad": {"path": "plain-fw", "vad_filter": True},
     "ascolto-fw-float32": {"path": "ascolto", "compute_type": "float32"},
+    "ascolto-batched": {"path": "ascolto", "batch_size": 4},
     "plain-openai": {"path": "plain-openai"},
 }
 DEFAULT_CONFIGS = "ascolto,ascolto-before,ascolto-prompt,plain-fw,plain-fw-vad,plain-openai"

@@ -1,11 +1,12 @@
 """End-to-end throughput: hours of audio per hour of wall time, local runner vs `--dask local:2`.
 
-    python benchmarks/throughput.py [--limit 12] [--out benchmarks/results/throughput.json]
+    python benchmarks/throughput.py [--limit N] [--no-dask] [--out benchmarks/results/throughput.json]
 
-Each scenario is the real command (`ascolto demo --limit N ...`) in its own process on a fresh
-data directory, timed from start to exit (imports, temporary Prefect server, model loading,
+Each scenario is the real command (`ascolto demo [--limit N] ...`; the whole demo by default) in
+its own process on a fresh data directory, timed from start to exit (imports, temporary Prefect server, model loading,
 every stage, report and exports): a cold run on the local runner, the same command again with
-nothing new, and a cold run with `--dask local:2` (two worker processes, one thread each). The
+nothing new (same data directory and Prefect home, as a user's second run), and a cold run
+with `--dask local:2` (two worker processes, one thread each). The
 process tree is sampled every 0.2 s for peak resident memory per process (the flow process,
 each Dask worker, the Prefect server). Stage timings come from the run's `exports/run.json`.
 
@@ -81,18 +82,22 @@ def audio_seconds(data_dir: Path) -> float:
     return float(row[0] or 0.0)
 
 
-def scenario(name: str, data_dir: Path, extra: list[str], limit: int) -> dict:
+def _limit_args(limit: int | None) -> list[str]:
+    return [] if limit is None else ["--limit", str(limit)]
+
+
+def scenario(name: str, data_dir: Path, extra: list[str], limit: int | None) -> dict:
     """One `ascolto demo` run with its throughput and stage timings."""
-    env = dict(os.environ, PREFECT_HOME=str(data_dir.parent / f"prefect-{name}"))
+    # One Prefect home per data directory: a first run creates its database, a rerun reuses it.
+    env = dict(os.environ, PREFECT_HOME=str(data_dir.parent / f"prefect-{data_dir.name}"))
     env.pop("PREFECT_API_URL", None)
-    result = run_and_sample(
-        [*ASCOLTO, "demo", "--limit", str(limit), "--data-dir", str(data_dir), *extra], env
-    )
+    command = ["demo", *_limit_args(limit), "--data-dir", str(data_dir), *extra]
+    result = run_and_sample([*ASCOLTO, *command], env)
     audio = audio_seconds(data_dir)
     run = json.loads((data_dir / "exports" / "run.json").read_text(encoding="utf-8"))
     return {
         "scenario": name,
-        "command": f"ascolto demo --limit {limit} {' '.join(extra)}".strip(),
+        "command": " ".join(["ascolto demo", *_limit_args(limit), *extra]),
         "audio_s": round(audio, 1),
         "transcribed": run["transcribed"],
         "cached": run["cached"],
@@ -102,7 +107,7 @@ def scenario(name: str, data_dir: Path, extra: list[str], limit: int) -> dict:
     }
 
 
-def asr_alone(limit: int) -> dict:
+def asr_alone(limit: int | None) -> dict:
     """Seconds inside Whisper alone for the files `ascolto demo --limit` takes (model loaded first).
 
     Same recordings, same channels (stereo files per channel, as the product does), same
@@ -129,22 +134,33 @@ def asr_alone(limit: int) -> dict:
     return {"files": len(files), "model_load_s": round(load_s, 2), "asr_s": round(elapsed, 1)}
 
 
-def demo_files(limit: int) -> list[Path]:
-    """The recordings `ascolto demo --limit N` processes (taken in turn from each agency)."""
+def demo_files(limit: int | None) -> list[Path]:
+    """The recordings `ascolto demo [--limit N]` processes (taken in turn from each agency)."""
     import csv
 
     from ascolto.run_commands import _across_agencies
 
+    manifest = ROOT / "demo" / "manifest.csv"
     with tempfile.TemporaryDirectory() as tmp:
-        picked = _across_agencies(ROOT / "demo" / "manifest.csv", limit, Path(tmp) / "m.csv")
+        picked = manifest if limit is None else _across_agencies(manifest, limit, Path(tmp) / "m")
         with picked.open(encoding="utf-8") as fh:
             return [ROOT / "demo" / "recordings" / row["file"] for row in csv.DictReader(fh)]
+
+
+def _not_asr_breakdown(cold: dict, asr_s: float) -> dict[str, float]:
+    """The cold run's time besides Whisper: outside the stages, in transcribe, in the rest."""
+    stages = cold["stage_timings_s"]
+    return {
+        "outside_stages": round(cold["wall_s"] - sum(stages.values()), 1),
+        "transcribe_stage_besides_whisper": round(stages.get("transcribe", 0.0) - asr_s, 1),
+        "other_stages": round(sum(v for k, v in stages.items() if k != "transcribe"), 1),
+    }
 
 
 def main() -> None:
     """Write the scenarios to JSON and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=12, help="first N demo recordings")
+    parser.add_argument("--limit", type=int, help="first N demo recordings (default: all)")
     parser.add_argument("--no-dask", action="store_true", help="skip the --dask local:2 run")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/throughput.json")
     parser.add_argument("--asr-alone", action="store_true", help=argparse.SUPPRESS)
@@ -161,7 +177,7 @@ def main() -> None:
         if not args.no_dask:
             rows.append(scenario("dask local:2, cold", dask, ["--dask", "local:2"], args.limit))
     alone = run_and_sample(
-        [sys.executable, __file__, "--asr-alone", "--limit", str(args.limit)], dict(os.environ)
+        [sys.executable, __file__, "--asr-alone", *_limit_args(args.limit)], dict(os.environ)
     )
     asr = json.loads(alone["stdout"].splitlines()[-1])
     cold = rows[0]["wall_s"]
@@ -174,6 +190,8 @@ def main() -> None:
         "ratios": {
             # everything a cold run does besides Whisper's own work, over that work
             "not_asr_over_asr": round((cold - asr["asr_s"]) / asr["asr_s"], 2),
+            # where that goes, in seconds of the cold run
+            "not_asr_s": _not_asr_breakdown(rows[0], asr["asr_s"]),
             "rerun_nothing_new_wall_over_cold": round(rows[1]["wall_s"] / cold, 2),
             **(
                 {"dask_local2_wall_over_local": round(rows[2]["wall_s"] / cold, 2)}

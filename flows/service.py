@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,6 +75,32 @@ def check_prefect_api() -> None:
             f"the Prefect server at PREFECT_API_URL={url} does not answer ({exc}); start it with "
             "`prefect server start`, or unset PREFECT_API_URL to use a temporary local one"
         ) from None
+
+
+def start_temporary_api_early() -> threading.Thread:
+    """Start Prefect's temporary server in the background while the flow's modules load.
+
+    Without an API URL, Prefect starts that server when the flow starts and waits for it (about
+    6 s on 2 cores); started here, its start overlaps the imports and the reading of settings.
+    Join the thread before the flow runs: Prefect's own start is then a no-op on the same
+    server. A server that fails to start here is started again by Prefect, which reports why.
+    """
+
+    def start() -> None:
+        from prefect.settings import get_current_settings
+
+        settings = get_current_settings()
+        if settings.api.url or not settings.server.ephemeral.enabled:
+            return
+        from prefect.server.api.server import SubprocessASGIServer
+
+        # A failure here is not reported: Prefect starts the server again and says why.
+        with contextlib.suppress(Exception):
+            SubprocessASGIServer().start()
+
+    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
+    thread.start()
+    return thread
 
 
 @contextmanager

@@ -15,10 +15,8 @@ and below `topics.min_utterances` no topics are fitted: on so few texts they wou
 
 from __future__ import annotations
 
-import importlib.abc
 import json
 import math
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import TopicsConfig
+from pipeline.imports import import_bertopic, spacy_stop_words
 
 # Spoken fillers and redaction placeholders carry no topic.
 FILLERS = {
@@ -75,9 +74,7 @@ class TopicFit:
 
 def italian_stop_words() -> list[str]:
     """SpaCy's Italian stop words plus spoken fillers."""
-    from spacy.lang.it.stop_words import STOP_WORDS
-
-    return sorted(set(STOP_WORDS) | FILLERS)
+    return sorted(spacy_stop_words("it") | FILLERS)
 
 
 class LemmaTokenizer:
@@ -114,40 +111,6 @@ class LemmaTokenizer:
         return " ".join(
             self._said[w].most_common(1)[0][0] if w in self._said else w for w in phrase.split()
         )
-
-
-# BERTopic's package imports optional parts ascolto never uses: LLM/zero-shot representations
-# (transformers), its plotting (umap) and the hdbscan package (sklearn's HDBSCAN stands in).
-# Importing them costs about 6 s of every run that fits or loads a topic model (measured with
-# `python -X importtime`); BERTopic itself falls back cleanly when they are missing.
-_NOT_NEEDED_BY_BERTOPIC_HERE = ("transformers", "umap", "hdbscan", "pynndescent")
-
-
-class _SkipOptional(importlib.abc.MetaPathFinder):
-    """While BERTopic loads, the optional packages above look not installed."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        """Refuse the skipped packages; leave every other import to the normal finders."""
-        if name.split(".")[0] in _NOT_NEEDED_BY_BERTOPIC_HERE:
-            raise ModuleNotFoundError(f"No module named {name!r} (skipped by ascolto)", name=name)
-
-
-def import_bertopic() -> None:
-    """Import BERTopic once without the optional packages it would load and ascolto never uses.
-
-    Has no effect when BERTopic (or one of those packages) is already imported: a module in
-    `sys.modules` is used as is.
-    """
-    if "bertopic" in sys.modules:
-        return
-    finder = _SkipOptional()
-    sys.meta_path.insert(0, finder)
-    try:
-        import bertopic  # noqa: F401
-        import bertopic.dimensionality  # noqa: F401
-        import bertopic.representation  # noqa: F401
-    finally:
-        sys.meta_path.remove(finder)
 
 
 def _embedder_backend(embedder: Any) -> Any:

@@ -363,16 +363,3 @@ def test_a_topic_of_stop_words_is_named_by_its_quote():
     assert _quoted(["No, va bene così, grazie a lei."]) == "«No, va bene così, grazie a lei.»"
     assert _quoted(["parola " * 30]).endswith("…»") and len(_quoted(["parola " * 30])) <= 62
     assert _quoted([]) == ""
-
-
-def test_bertopic_loads_without_the_optional_packages_ascolto_never_uses():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from pipeline.topics import import_bertopic; import_bertopic(); "
-        "from bertopic import BERTopic; "
-        "print(sorted(m for m in ('transformers', 'umap', 'hdbscan') if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"

@@ -53,10 +53,12 @@ def decode(path: Path, max_duration_s: float = 1800.0) -> Audio:
             layout = "stereo" if stream.codec_context.channels >= 2 else "mono"
             resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
             chunks = []
+            decoded = 0  # samples so far, kept as a count: summing the chunks is quadratic
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
-                if sum(c.shape[1] for c in chunks) > max_duration_s * SAMPLE_RATE:
+                    decoded += chunks[-1].shape[1]
+                if decoded > max_duration_s * SAMPLE_RATE:
                     raise AudioError(
                         f"{path.name}: longer than the {max_duration_s:.0f} s limit "
                         "(asr.max_duration_s); split it or raise the limit"

@@ -28,9 +28,9 @@ PUNCT_BREAKS = {".", ";", ",", "!", "?", ":"}
 @lru_cache(maxsize=1)
 def italian_nlp() -> Any:
     """SpaCy Italian without a trained model: tokenizer, sentencizer, lookup lemmatizer."""
-    import spacy
+    from pipeline.imports import spacy_blank
 
-    nlp = spacy.blank("it")
+    nlp = spacy_blank("it")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.initialize()
@@ -92,12 +92,9 @@ def _negation_scope(doc: Doc, window: int) -> list[bool]:
 
 @lru_cache(maxsize=1)
 def _stop_words() -> dict[str, frozenset[str]]:
-    from importlib import import_module
+    from pipeline.imports import spacy_stop_words
 
-    words = {
-        lang: frozenset(import_module(f"spacy.lang.{lang}.stop_words").STOP_WORDS)
-        for lang in ("it", "en", "es", "fr", "de", "pt")
-    }
+    words = {lang: spacy_stop_words(lang) for lang in ("it", "en", "es", "fr", "de", "pt")}
     # Spoken Italian function words missing from spaCy's list.
     words["it"] = words["it"] | {"o", "e", "ed", "se", "eh", "ehm", "sì", "boh", "cioè", "mah"}
     return words

@@ -272,9 +272,9 @@ _STREET_PARTICLES = {"dei", "del", "della", "delle", "degli", "di", "da", "san",
 
 @lru_cache(maxsize=1)
 def _stop_words() -> frozenset[str]:
-    from spacy.lang.it.stop_words import STOP_WORDS
+    from pipeline.imports import spacy_stop_words
 
-    return frozenset(STOP_WORDS) - _STREET_PARTICLES
+    return spacy_stop_words("it") - _STREET_PARTICLES
 
 
 def find_lower_address(text: str) -> Iterable[Span]:

@@ -130,7 +130,9 @@ def _ours_as_presidio() -> list[Any]:
 @lru_cache(maxsize=1)
 def _analyzer() -> Any:
     """Presidio's analyzer on a blank Italian spaCy tokenizer (no model download), built once."""
-    import spacy
+    from pipeline.imports import import_presidio_analyzer, spacy_blank
+
+    import_presidio_analyzer()
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
     from presidio_analyzer.predefined_recognizers import (
@@ -141,7 +143,7 @@ def _analyzer() -> Any:
     )
 
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": "it", "model_name": "blank:it"}])
-    nlp_engine.nlp = {"it": spacy.blank("it")}  # type: ignore[assignment]  # no model download
+    nlp_engine.nlp = {"it": spacy_blank("it")}  # type: ignore[assignment]  # no model download
     registry = RecognizerRegistry(supported_languages=["it"])
     for recognizer in (
         ItFiscalCodeRecognizer(),
