@@ -24,6 +24,10 @@ base weights, beam 5, language it, `--threads` CPU threads:
 - `ascolto-fw-float32`: the product path, float32 instead of int8;
 - `ascolto-batched`: the product path through faster-whisper's batched pipeline, 4 windows at a
   time (`asr.batch_size: 4`; windows are then never conditioned on the previous text);
+- telephone pre-filters tried on the product path, not in the product (none helped):
+  `ascolto-level` (each file scaled to -20 dBFS RMS, gain at most +20 dB, peaks under 0.99) and
+  `ascolto-preemphasis` (first-order pre-emphasis, 0.97);
+- `plain-fw-no-fallback`: plain faster-whisper at temperature 0 only, no fallback;
 - not run by default: `ascolto-no-vad`, `ascolto-silero-0.1`, `ascolto-conditioned` and
   `ascolto-unconditioned` (one setting changed each), used to choose the defaults;
 - `plain-openai`: openai-whisper's `transcribe` in float32 on the checkpoint converted from the
@@ -79,6 +83,9 @@ CONFIGS: dict[str, dict] = {
     "plain-fw-vad": {"path": "plain-fw", "vad_filter": True},
     "ascolto-fw-float32": {"path": "ascolto", "compute_type": "float32"},
     "ascolto-batched": {"path": "ascolto", "batch_size": 4},
+    "ascolto-level": {"path": "ascolto", "prefilter": "level"},
+    "ascolto-preemphasis": {"path": "ascolto", "prefilter": "preemphasis"},
+    "plain-fw-no-fallback": {"path": "plain-fw", "temperature": 0.0},
     "plain-openai": {"path": "plain-openai"},
 }
 DEFAULT_CONFIGS = "ascolto,ascolto-before,ascolto-prompt,plain-fw,plain-fw-vad,plain-openai"
@@ -185,6 +192,24 @@ def prepare(files: list[str], folder: Path) -> dict[str, dict[str, Path]]:
     return sets
 
 
+def _level(samples: np.ndarray) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+    if rms == 0:
+        return samples
+    gain = min(10 ** (-20 / 20) / rms, 10.0)
+    peak = float(np.abs(samples).max()) * gain
+    if peak > 0.99:
+        gain *= 0.99 / peak
+    return (samples * gain).astype(np.float32)
+
+
+def _preemphasis(samples: np.ndarray) -> np.ndarray:
+    return np.append(samples[:1], samples[1:] - 0.97 * samples[:-1]).astype(np.float32)
+
+
+PREFILTERS = {"none": lambda samples: samples, "level": _level, "preemphasis": _preemphasis}
+
+
 def _transcribe_fn(name: str, threads: int):  # noqa: ANN202
     """(model id, function from an audio path to its text) for one configuration."""
     options = dict(CONFIGS[name])
@@ -194,10 +219,12 @@ def _transcribe_fn(name: str, threads: int):  # noqa: ANN202
         from pipeline.asr.transcribe import make_transcriber
         from pipeline.config import AsrConfig
 
+        prefilter = PREFILTERS[options.pop("prefilter", "none")]
         transcriber = make_transcriber(AsrConfig(device="cpu", cpu_threads=threads, **options))
 
         def ascolto(audio: Path) -> str:
-            return " ".join(s.text for s in transcriber.transcribe(decode(audio).mono(), "it"))
+            samples = prefilter(decode(audio).mono())
+            return " ".join(s.text for s in transcriber.transcribe(samples, "it"))
 
         return transcriber.model_id, ascolto
     if path == "plain-fw":

@@ -29,7 +29,7 @@ from flows.artifacts import link_report, publish_artifacts
 from flows.parameters import Day, FromStage, ReportLanguage
 from pipeline import stages
 from pipeline.asr.audio import AudioError
-from pipeline.asr.transcribe import make_transcriber
+from pipeline.asr.transcribe import TimedTranscriber, make_transcriber
 from pipeline.config import Settings, load_settings
 from pipeline.faults import checkpoint
 from pipeline.files import write_atomic
@@ -325,7 +325,9 @@ def process_recordings(
     forced = forced_stages(parameters.from_stage(from_stage))
     period = (parameters.day(since, "since"), parameters.day(until, "until"))
     distributed = bool(_injected_object("distributed"))
-    transcriber = _injected_object("transcriber") or make_transcriber(settings.asr)
+    transcriber = TimedTranscriber(
+        _injected_object("transcriber") or make_transcriber(settings.asr)
+    )
     embedder = _injected_object("embedder") or stages.default_embedder(settings)
     keys = stages.StageKeys.from_settings(settings, transcriber.model_id)
     run_id, started = uuid.uuid4().hex[:12], _now()
@@ -343,6 +345,8 @@ def process_recordings(
                     store, settings, keys, recordings, transcriber,
                     force="transcribe" in forced, distributed=distributed,
                 )  # fmt: skip
+            if not distributed:  # Dask workers transcribe with their own models
+                timings["asr_within_transcribe"] = round(transcriber.seconds, 2)
             if failed:
                 rejected = rejected + failed
                 store.add_quarantine(run_id, failed)

@@ -42,8 +42,8 @@ def test_from_stage_forces_that_stage_and_what_follows(batch, tmp_path):
     assert fake.calls == 4 and again["transcribed"] == 0 and again["cached"] == 3
     assert again["classified"] == 3 and again["embedded"] == 0
     assert again["forced"] == ["classify", "topics", "scoring", "report"]
-    assert set(again["timings"]) == {"ingest", "transcribe", "embed", "classify", "topics",
-                                     "scoring", "report"}  # fmt: skip
+    assert set(again["timings"]) == {"ingest", "transcribe", "asr_within_transcribe", "embed",
+                                     "classify", "topics", "scoring", "report"}  # fmt: skip
     # the same labels again, under the same key: replaced, never duplicated
     assert _count(data, "SELECT count(*) FROM interview_labels") == 3
 

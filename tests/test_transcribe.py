@@ -1,4 +1,5 @@
 import hashlib
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ from pipeline.asr.audio import SAMPLE_RATE
 from pipeline.asr.transcribe import (
     FakeTranscriber,
     ModelError,
+    TimedTranscriber,
     apply_guards,
     is_repetition_loop,
     resolve_model,
@@ -41,6 +43,21 @@ def test_fake_yields_nothing_on_silence():
     fake = FakeTranscriber()
     assert fake.transcribe(np.zeros(16000 * 3, dtype=np.float32), "it") == []
     assert len(fake.transcribe(bursts([1, 0, 1]), "it")) == 2
+
+
+def test_timed_transcriber_adds_up_the_seconds_inside_its_transcriber():
+    class Slow(FakeTranscriber):
+        def transcribe(self, samples, language):
+            time.sleep(0.05)
+            return super().transcribe(samples, language)
+
+    inner = Slow()
+    timed = TimedTranscriber(inner)
+    assert (timed.backend, timed.model_id) == ("fake", "fake")
+    assert timed.transcribe(bursts([1, 0, 1]), "it") == inner.transcribe(bursts([1, 0, 1]), "it")
+    timed.transcribe(bursts([1]), "it")
+    assert timed.detect_language(bursts([1])) == ("it", 0.99)
+    assert 0.1 <= timed.seconds < 1.0 and inner.calls == 3
 
 
 def test_unknown_model_path_gives_a_fix(tmp_path: Path):

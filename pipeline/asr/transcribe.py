@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -454,6 +455,37 @@ class FakeTranscriber:
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         """Pretends every recording is in `language` (set it to test the mismatch flag)."""
         return self.language, 0.99
+
+
+class TimedTranscriber:
+    """Any transcriber, adding up the seconds spent inside it: a run's own ASR time.
+
+    A run reports it beside its stage timings (`timings.asr_within_transcribe` in `exports/run.json`), so what
+    everything else costs is measured in the same run, not against a second process. The first
+    call includes loading the model.
+    """
+
+    def __init__(self, inner: Transcriber) -> None:
+        self.inner = inner
+        self.backend = inner.backend
+        self.model_id = inner.model_id
+        self.seconds = 0.0
+
+    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
+        """The inner transcriber's segments, timed."""
+        started = time.perf_counter()
+        try:
+            return self.inner.transcribe(samples, language)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """The inner transcriber's language guess, timed."""
+        started = time.perf_counter()
+        try:
+            return self.inner.detect_language(samples)
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def make_transcriber(config: AsrConfig) -> Transcriber:
