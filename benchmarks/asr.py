@@ -21,17 +21,19 @@ base weights, beam 5, language it, `--threads` CPU threads:
 - `ascolto-prompt`: the product path with a collection-vocabulary `initial_prompt`;
 - `plain-fw`: faster-whisper's own `transcribe(path, language, beam_size=5)`, nothing else;
 - `plain-fw-vad`: the same with `vad_filter=True` (its default Silero settings);
+- `plain-openai`: openai-whisper's `transcribe` in float32 on the checkpoint converted from the
+  same weights.
+
+Not run by default (name them in `--configs`):
+- `ascolto-no-vad`, `ascolto-silero-0.1`, `ascolto-conditioned` and `ascolto-unconditioned`
+  (one setting changed each), used to choose the defaults;
 - `ascolto-fw-float32`: the product path, float32 instead of int8;
 - `ascolto-batched`: the product path through faster-whisper's batched pipeline, 4 windows at a
   time (`asr.batch_size: 4`; windows are then never conditioned on the previous text);
 - telephone pre-filters tried on the product path, not in the product (none helped):
   `ascolto-level` (each file scaled to -20 dBFS RMS, gain at most +20 dB, peaks under 0.99) and
   `ascolto-preemphasis` (first-order pre-emphasis, 0.97);
-- `plain-fw-no-fallback`: plain faster-whisper at temperature 0 only, no fallback;
-- not run by default: `ascolto-no-vad`, `ascolto-silero-0.1`, `ascolto-conditioned` and
-  `ascolto-unconditioned` (one setting changed each), used to choose the defaults;
-- `plain-openai`: openai-whisper's `transcribe` in float32 on the checkpoint converted from the
-  same weights.
+- `plain-fw-no-fallback`: plain faster-whisper at temperature 0 only, no fallback.
 
 WER is corpus WER (jiwer) against the demo's source text, both sides lower-cased, punctuation
 dropped, number words as digits. RTF is transcription seconds over audio seconds (model loading
