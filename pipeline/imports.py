@@ -2,10 +2,11 @@
 
 spaCy imports torch through thinc when torch is installed; Presidio's analyzer imports
 transformers for an NLP engine ascolto does not use and torch to pick a device (and spaCy loads
-Presidio when it builds its first pipeline, through an entry point); BERTopic imports transformers, umap and
-hdbscan for representations, plots and a clustering ascolto replaces. Each library falls back
-cleanly when they are missing, and together they cost about 9 s of every run on 2 cores
-(measured with `python -X importtime` and py-spy on `ascolto demo`; see README, Throughput).
+Presidio when it builds its first pipeline, through an entry point); BERTopic imports
+transformers, umap and hdbscan for representations, plots and a clustering ascolto replaces.
+Each library falls back cleanly when they are missing, and together they cost about 9 s of
+every run on 2 cores (measured with `python -X importtime` and py-spy on `ascolto demo`; see
+README, Throughput).
 
 While one of these libraries loads, the skipped packages look not installed. A package already
 imported (torch, by the openai-whisper or sentence-transformers backends) is used as is, and a
@@ -14,6 +15,7 @@ skipped package imported later is imported normally: nothing is hidden outside t
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.util
 import runpy
@@ -47,12 +49,18 @@ def _skipping_optional() -> Iterator[None]:
         sys.meta_path.remove(finder)
 
 
+def _import_without_optional(*modules: str) -> ModuleType:
+    """Import `modules` with the skipped packages hidden, unless the first is already loaded."""
+    if modules[0] not in sys.modules:
+        with _skipping_optional():
+            for name in modules:
+                importlib.import_module(name)
+    return sys.modules[modules[0]]
+
+
 def import_spacy() -> ModuleType:
     """spaCy, without torch (ascolto's spaCy pipelines are blank and lookup-based)."""
-    if "spacy" not in sys.modules:
-        with _skipping_optional():
-            import spacy  # noqa: F401
-    return sys.modules["spacy"]
+    return _import_without_optional("spacy")
 
 
 def spacy_blank(language: str) -> Any:
@@ -69,23 +77,17 @@ def spacy_blank(language: str) -> Any:
 def import_presidio_analyzer() -> ModuleType:
     """Presidio's analyzer, without transformers (its spaCy engine is the one used)."""
     import_spacy()
-    if "presidio_analyzer" not in sys.modules:
-        with _skipping_optional():
-            import presidio_analyzer  # noqa: F401
-            import presidio_analyzer.nlp_engine  # noqa: F401
-            import presidio_analyzer.predefined_recognizers  # noqa: F401
-    return sys.modules["presidio_analyzer"]
+    return _import_without_optional(
+        "presidio_analyzer",
+        "presidio_analyzer.nlp_engine",
+        "presidio_analyzer.predefined_recognizers",
+    )
 
 
 def import_bertopic() -> None:
     """BERTopic with the representations and backends ascolto uses, without the rest."""
     import_spacy()  # bertopic.representation imports spaCy
-    if "bertopic" in sys.modules:
-        return
-    with _skipping_optional():
-        import bertopic  # noqa: F401
-        import bertopic.dimensionality  # noqa: F401
-        import bertopic.representation  # noqa: F401
+    _import_without_optional("bertopic", "bertopic.dimensionality", "bertopic.representation")
 
 
 @cache

@@ -14,7 +14,8 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -460,9 +461,9 @@ class FakeTranscriber:
 class TimedTranscriber:
     """Any transcriber, adding up the seconds spent inside it: a run's own ASR time.
 
-    A run reports it beside its stage timings (`timings.asr_within_transcribe` in `exports/run.json`), so what
-    everything else costs is measured in the same run, not against a second process. The first
-    call includes loading the model.
+    A run reports it beside its stage timings (`timings.asr_within_transcribe` in
+    `exports/run.json`), so what everything else costs is measured in the same run, not against
+    a second process. The first call includes loading the model.
     """
 
     def __init__(self, inner: Transcriber) -> None:
@@ -471,21 +472,23 @@ class TimedTranscriber:
         self.model_id = inner.model_id
         self.seconds = 0.0
 
-    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
-        """The inner transcriber's segments, timed."""
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
         started = time.perf_counter()
         try:
-            return self.inner.transcribe(samples, language)
+            yield
         finally:
             self.seconds += time.perf_counter() - started
 
+    def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
+        """The inner transcriber's segments, timed."""
+        with self._timed():
+            return self.inner.transcribe(samples, language)
+
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         """The inner transcriber's language guess, timed."""
-        started = time.perf_counter()
-        try:
+        with self._timed():
             return self.inner.detect_language(samples)
-        finally:
-            self.seconds += time.perf_counter() - started
 
 
 def make_transcriber(config: AsrConfig) -> Transcriber:
