@@ -68,9 +68,9 @@ def measure(classifier: HybridClassifier) -> dict[str, Any]:
     """Every figure of one classifier."""
     dev = corpora.read_labelled(ROOT / "models" / "training" / "dev.jsonl")
     sets = {"domain_dev": dev, "demo": demo_lines()}
-    extra = ROOT / "models" / "training" / "dev_extra.jsonl"
-    if extra.is_file():
-        sets["domain_dev_extra"] = corpora.read_labelled(extra)
+    # Statements by later authors, held apart the same way: dev_extra.jsonl, dev_third.jsonl...
+    for extra in corpora.later_author_devs():
+        sets[f"domain_{extra.stem}"] = corpora.read_labelled(extra)
     results: dict[str, Any] = {"classifier": classifier.method}
     every: list[UtteranceLabel] = []
     for name, examples in sets.items():

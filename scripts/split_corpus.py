@@ -1,7 +1,8 @@
 """Split the labelled statement corpus into train and dev, once, with a fixed seed.
 
     python scripts/split_corpus.py [--seed 13] [--dev-share 0.25]
-    python scripts/split_corpus.py --corpus statements_extra_it.jsonl --suffix _extra
+    python scripts/split_corpus.py --corpus statements_extra_it.jsonl --suffix _extra --dev-share 0.3
+    (each later author alike: statements_third_it.jsonl --suffix _third, _fourth, _fifth, _sixth)
 
 Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it
 (or another corpus, written as `train{suffix}.jsonl` and `dev{suffix}.jsonl`).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -44,11 +46,30 @@ def main() -> None:
         n_dev = round(len(group) * args.dev_share)
         dev += group[:n_dev]
         train += group[n_dev:]
+    # A line another corpus already holds out ("gentilissimi come no") must not be trained on.
+    held_out = _other_dev_texts(f"dev{args.suffix}.jsonl")
+    dropped = [r["id"] for r in train if _plain(r["text"]) in held_out]
+    train = [r for r in train if r["id"] not in dropped]
     for name, part in (("train", train), ("dev", dev)):
         part.sort(key=lambda r: r["id"])
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
         (TRAINING / f"{name}{args.suffix}.jsonl").write_text(text, encoding="utf-8")
-    print(f"train {len(train)}, dev {len(dev)} (seed {args.seed})")  # noqa: T201
+    print(f"train {len(train)}, dev {len(dev)} (seed {args.seed}); dropped {dropped or 'none'}")  # noqa: T201
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def _other_dev_texts(own: str) -> set[str]:
+    """Texts of every other corpus's dev split, compared without case or punctuation."""
+    return {
+        _plain(json.loads(line)["text"])
+        for path in TRAINING.glob("dev*.jsonl")
+        if path.name != own
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
 
 
 if __name__ == "__main__":

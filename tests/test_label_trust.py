@@ -1,5 +1,7 @@
 """Labels that hold beyond our own sentences: precision first, evidence, uncertainty, corpora."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from pipeline.classify.train import _known_mask
 from pipeline.config import load_settings
 
 SETTINGS = load_settings()
+AUTHORS = ("_extra", "_third", "_fourth", "_fifth", "_sixth")  # statements after the first set
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,46 @@ def test_the_negator_of_a_condition_still_negates_its_own_verb(classifier):
 @pytest.mark.parametrize("text", ["non mi hanno minacciato", "nessuno mi ha minacciato"])
 def test_a_plain_negation_still_cancels_the_threat(classifier, text):
     assert not classifier.classify(text).threatened
+
+
+# -- the customer's own steps ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ho chiamato il mio avvocato e gli ho spiegato tutto",
+        "mio cugino fa l'avvocato e mi ha detto di stare tranquillo",
+        "se continuano così li denuncio io",
+        pytest.param(
+            "domani vado dall'avvocato a farmi consigliare",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known limit: the cue is dropped, but the heads still read a threat in "
+                "'domani' (a deadline word) and report it",
+            ),
+        ),
+    ],
+)
+def test_the_customers_own_lawyer_is_not_the_collectors_threat(classifier, text):
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert analysis.cues and not analysis.live_cues("LEGAL_THREAT"), analysis.cues
+    assert "LEGAL_THREAT" not in classifier.classify(text).themes
+
+
+def test_the_customers_own_lawyer_drops_the_cue_even_where_the_heads_disagree(classifier):
+    analysis = classifier.matcher.analyze_many(["domani vado dall'avvocato a farmi consigliare"])[0]
+    assert analysis.cues and not analysis.live_cues("LEGAL_THREAT"), analysis.cues
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mi hanno detto che andavano dall'avvocato se non pagavo",
+        "se non paga la denuncio, mi ha detto così",
+        "mi sono rivolta a un avvocato perché minacciavano il pignoramento",
+    ],
+)
+def test_the_collectors_lawyer_still_counts_beside_the_customers(classifier, text):
+    assert classifier.matcher.analyze_many([text])[0].live_cues("LEGAL_THREAT")
 
 
 # -- evidence -------------------------------------------------------------------------------
@@ -108,6 +151,32 @@ def test_the_unseen_benign_source_is_never_in_training():
     assert train and not [e for e in train if e.id.startswith("fortunes")]
     assert corpora.benign("dev", source="fortunes")
     assert not {e.id for e in train} & {e.id for e in corpora.benign("dev")}
+
+
+def test_every_authors_statements_are_split_once_and_dev_is_never_trained_on():
+    devs = corpora.later_author_devs()
+    assert [p.stem for p in devs] == sorted(f"dev{s}" for s in AUTHORS)
+    training = [e for path in corpora.SHIPPED_TRAINING for e in corpora.read_labelled(path)]
+    trained_ids, trained_texts = {e.id for e in training}, {_plain(e.text) for e in training}
+    for suffix in ("", *AUTHORS):
+        dev = corpora.read_labelled(corpora.TRAINING_DIR / f"dev{suffix}.jsonl")
+        assert dev and not {e.id for e in dev} & trained_ids, suffix
+        assert not {_plain(e.text) for e in dev} & trained_texts, suffix
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def test_the_card_shows_each_later_authors_figures(classifier):
+    from pipeline.classify.card import _later_author_lines
+    from pipeline.classify.transfer import later_authors
+
+    figures = later_authors(classifier)
+    assert set(figures) == {f"dev{s}" for s in AUTHORS}
+    lines = "\n".join(_later_author_lines(figures))
+    for name, metrics in figures.items():
+        assert f"| {name} | {metrics['examples']} | {metrics['sentiment_macro_f1']} |" in lines
 
 
 def test_a_malformed_labelled_line_is_named(tmp_path):

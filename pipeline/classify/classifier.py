@@ -113,7 +113,7 @@ class HybridClassifier:
             for theme in self.taxonomy.themes
         }
         found = {code for code, score in scores.items() if score >= self._threshold(code)}
-        self._pooled_threat(found, scores, head_scores)
+        self._pooled_threat(found, scores, head_scores, analysis)
         by_code = {t.code: t for t in self.taxonomy.themes}
         evidence = {c: self._evidence(analysis, by_code[c], vector) for c in found}
         # Precision first: a theme stands only on words that carry it. On text unlike the
@@ -139,11 +139,16 @@ class HybridClassifier:
         )
 
     def _pooled_threat(
-        self, found: set[str], scores: dict[str, float], head_scores: dict[str, float]
+        self,
+        found: set[str],
+        scores: dict[str, float],
+        head_scores: dict[str, float],
+        analysis: Analysis,
     ) -> None:
         """Add the likeliest threat theme when only the pooled "felt threatened" head fired.
 
-        So the flag and the themes always agree.
+        So the flag and the themes always agree. A threat theme whose own cue is in the text
+        comes first ("mi hanno minacciato" is intimidation even if pressure scored higher).
         """
         threat_scores = {c: scores[c] for c in self.taxonomy.threatened}
         if self.heads is None or not threat_scores or found & set(threat_scores):
@@ -152,7 +157,8 @@ class HybridClassifier:
 
         pooled = head_scores[THREATENED_HEAD]
         if pooled >= self.heads.threshold(THREATENED_HEAD):
-            likeliest = max(threat_scores, key=threat_scores.__getitem__)
+            cued = [c for c in threat_scores if analysis.live_cues(c)]
+            likeliest = max(cued or threat_scores, key=threat_scores.__getitem__)
             found.add(likeliest)
             scores[likeliest] = pooled
 

@@ -1,7 +1,9 @@
 """The labelled corpora the classifier learns from and is measured on, with their fixed splits.
 
 - **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
-  every label known. The domain.
+  every label known. The domain. Later authors' statements, split the same way, are in
+  `train_extra.jsonl` / `dev_extra.jsonl` (the hard patterns) and `train_third.jsonl` /
+  `dev_third.jsonl` (every theme, by an author who saw neither the other files nor the model).
 - **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
   emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
   that transfers beyond our own sentences. Its themes are unknown, except that a joyful tweet
@@ -29,7 +31,7 @@ TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
 FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
 BENIGN = TRAINING_DIR / "benign_it.jsonl"
 # The interview statements the shipped heads are trained on (the dev files are never in here).
-SHIPPED_TRAINING = (TRAINING_DIR / "train.jsonl", TRAINING_DIR / "train_extra.jsonl")
+SHIPPED_TRAINING = tuple(sorted(TRAINING_DIR.glob("train*.jsonl")))
 FEEL_IT_DEV_SHARE = 0.25
 FEEL_IT_SEED = "feel-it-2026"
 Split = Literal["train", "dev"]
@@ -62,6 +64,11 @@ def _lines(path: Path) -> Iterable[str]:
     except OSError as error:
         raise CorpusError(f"cannot read {path}: {error.strerror}") from error
     return [line for line in text.splitlines() if line.strip()]
+
+
+def later_author_devs(folder: Path = TRAINING_DIR) -> list[Path]:
+    """The dev splits of the statements written after the first set (`dev_extra.jsonl`...)."""
+    return sorted(folder.glob("dev_*.jsonl"))
 
 
 def feel_it_split(tweet_id: str) -> Split:

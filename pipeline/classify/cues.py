@@ -1,4 +1,7 @@
-"""Text analysis with spaCy Italian: theme and sentiment cues, negation scope, irony."""
+"""Text analysis with spaCy Italian: theme and sentiment cues, negation scope, irony.
+
+The negation scope also holds the customer's own steps (`own_actions` in themes.yaml).
+"""
 
 from __future__ import annotations
 
@@ -170,6 +173,7 @@ class CueMatcher:
         if analysis.skipped:
             return analysis
         lower = doc.text
+        _mark_own_actions(doc, self.taxonomy.own_actions, analysis.scope)
         ironic_sentences = [
             (s.start_char, s.end_char)
             for s in doc.sents
@@ -199,6 +203,19 @@ class CueMatcher:
                 continue
             analysis.cues.append(Cue(key, start, end, negated))
         return analysis
+
+
+def _mark_own_actions(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> None:
+    """Put the words of the customer's own steps ("il mio avvocato") in the negation scope.
+
+    The customer's lawyer or complaint is not the collector's threat: its cues do not count, and
+    the heads read its words as they read negated ones.
+    """
+    for pattern in patterns:
+        for match in pattern.finditer(doc.text):
+            span = doc.char_span(*_whole_words(doc.text, match), alignment_mode="expand")
+            for token in span or ():
+                scope[token.i] = True
 
 
 def _whole_words(text: str, match: re.Match[str]) -> tuple[int, int]:

@@ -232,7 +232,9 @@ class Heads:
 
         Up to six tokens around the strongest content word, starting and ending on content words
         ("mi hanno messo alle strette" -> "messo alle strette"); None when no content word pushes
-        the theme up, so a label is never justified by "sono" or "per" alone.
+        the theme up, so a label is never justified by "sono" or "per" alone. A complaint is
+        never carried by denied words or the customer's own steps ("non mi hanno minacciato",
+        "li denuncio io"): those can only carry positive themes.
         """
         column = self.theme_w[:, self._code_index[code]]
         offset = len(column) - int(self.meta["n_hash"])
@@ -242,6 +244,8 @@ class Heads:
             if end > start:
                 contribution[start:end] += column[offset + _hash(term, int(self.meta["n_hash"]))]
         content = np.array([is_content(t) for t in doc], dtype=bool)
+        if code in self.codes and not self.positive[self._code_index[code]]:
+            content &= ~np.asarray(analysis.scope, dtype=bool)
         if not content.any() or contribution[content].max() <= 0:
             return None
         start = end = int(np.flatnonzero(content)[np.argmax(contribution[content])])

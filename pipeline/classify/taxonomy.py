@@ -35,6 +35,8 @@ class Taxonomy:
     positive: tuple[re.Pattern[str], ...]
     negative: tuple[re.Pattern[str], ...]
     irony: tuple[re.Pattern[str], ...]
+    # The customer's own steps ("ho chiamato il mio avvocato"): cues inside are not the collector's.
+    own_actions: tuple[re.Pattern[str], ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -110,4 +112,5 @@ def load_taxonomy(path: Path) -> Taxonomy:
         positive=_compile(sentiment.get("positive"), f"{path} sentiment.positive"),
         negative=_compile(sentiment.get("negative"), f"{path} sentiment.negative"),
         irony=_compile(sentiment.get("irony"), f"{path} sentiment.irony"),
+        own_actions=_compile(raw.get("own_actions"), f"{path} own_actions"),
     )

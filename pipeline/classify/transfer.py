@@ -5,7 +5,8 @@ Figures (all on dev splits, never trained on; see `pipeline/classify/corpora.py`
   theme, share labelled uncertain; `fortunes` is a source never seen in training;
 - FEEL-IT dev tweets: sentiment macro-F1 over its two classes, share called neutral, share of
   positive tweets called negative, false alarms on the joyful ones;
-- evidence: share of evidence strings made of function words only.
+- evidence: share of evidence strings made of function words only;
+- later authors' interview statements (`dev_*.jsonl`): the usual in-domain figures per author.
 """
 
 from __future__ import annotations
@@ -72,6 +73,20 @@ def function_words_only(classifier: HybridClassifier, labels: list[UtteranceLabe
     return share(not any(is_content(t) for t in doc) for doc in docs)
 
 
+def later_authors(classifier: HybridClassifier) -> dict[str, Any]:
+    """Sentiment, threatened and theme figures on each later author's dev split."""
+    from pipeline.classify.evaluate import evaluate
+
+    out = {}
+    for path in corpora.later_author_devs():
+        metrics = evaluate(corpora.read_labelled(path), classifier)
+        out[path.stem] = {
+            key: metrics[key]
+            for key in ("examples", "sentiment_macro_f1", "threatened", "theme_micro_f1")
+        }
+    return out
+
+
 def held_apart(classifier: HybridClassifier) -> dict[str, Any]:
     """Every figure above, for the model card and the benchmark."""
     benign, benign_labels = benign_rates(classifier)
@@ -79,6 +94,7 @@ def held_apart(classifier: HybridClassifier) -> dict[str, Any]:
     return {
         "benign": benign,
         "feel_it_dev": feel_it,
+        "later_authors": later_authors(classifier),
         "evidence_function_words_only": function_words_only(
             classifier, benign_labels + feel_labels
         ),
