@@ -85,10 +85,33 @@ def test_the_customers_own_lawyer_drops_the_cue_even_where_the_heads_disagree(cl
         "mi hanno detto che andavano dall'avvocato se non pagavo",
         "se non paga la denuncio, mi ha detto così",
         "mi sono rivolta a un avvocato perché minacciavano il pignoramento",
+        # the agency speaks as "noi" and as "lei", and customers quote it word for word
+        "se non paga la denuncio io, mi ha detto",
+        "mi fa: guardi che il nostro avvocato ha già la pratica",
+        "mi ha detto abbiamo incaricato l'avvocato",
+        "se non pagate vi denuncio, ha detto a me e mio marito",
+        "se non paga andiamo dall'avvocato",
+        "abbiamo presentato una denuncia contro di lei",
     ],
 )
 def test_the_collectors_lawyer_still_counts_beside_the_customers(classifier, text):
     assert classifier.matcher.analyze_many([text])[0].live_cues("LEGAL_THREAT")
+
+
+def test_the_customers_own_steps_never_carry_a_complaint(classifier):
+    text = "li denuncio io, mi hanno trattato malissimo e mi hanno urlato contro"
+    analysis = classifier.matcher.analyze_many([text])[0]
+    own_words = {analysis.doc[i].text for i in analysis.own}
+    assert own_words == {"li", "denuncio"}
+    for code in classifier.taxonomy.threatened:
+        span = classifier.heads.strongest_span(analysis, code)
+        assert span is None or not own_words & set(span.split()), (code, span)
+
+
+def test_a_denied_word_can_still_carry_a_complaint(classifier):
+    """Only the customer's own steps are kept from evidence: "non chiaro" is a complaint."""
+    label = classifier.classify("non è stato chiaro per niente, non ho capito quanto dovevo")
+    assert "LACK_OF_CLARITY" in label.themes, label
 
 
 # -- evidence -------------------------------------------------------------------------------
@@ -162,6 +185,24 @@ def test_every_authors_statements_are_split_once_and_dev_is_never_trained_on():
         dev = corpora.read_labelled(corpora.TRAINING_DIR / f"dev{suffix}.jsonl")
         assert dev and not {e.id for e in dev} & trained_ids, suffix
         assert not {_plain(e.text) for e in dev} & trained_texts, suffix
+
+
+@pytest.mark.parametrize("suffix", ["", *AUTHORS])
+def test_each_authors_split_holds_every_statement_once(suffix):
+    folder = corpora.TRAINING_DIR
+    statements = corpora.read_labelled(folder / f"statements{suffix}_it.jsonl")
+    train = corpora.read_labelled(folder / f"train{suffix}.jsonl")
+    dev = corpora.read_labelled(folder / f"dev{suffix}.jsonl")
+    assert not {e.id for e in train} & {e.id for e in dev}
+    missing = {e.id: e.text for e in statements}.keys() - {e.id for e in train + dev}
+    other_devs = {
+        _plain(e.text)
+        for path in corpora.later_author_devs() + [folder / "dev.jsonl"]
+        if path.name != f"dev{suffix}.jsonl"
+        for e in corpora.read_labelled(path)
+    }
+    # the only statements left out are those another author's dev split already holds
+    assert all(_plain(e.text) in other_devs for e in statements if e.id in missing), missing
 
 
 def _plain(text: str) -> str:

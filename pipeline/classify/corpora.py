@@ -1,9 +1,10 @@
 """The labelled corpora the classifier learns from and is measured on, with their fixed splits.
 
 - **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
-  every label known. The domain. Later authors' statements, split the same way, are in
-  `train_extra.jsonl` / `dev_extra.jsonl` (the hard patterns) and `train_third.jsonl` /
-  `dev_third.jsonl` (every theme, by an author who saw neither the other files nor the model).
+  every label known. The domain. Later authors' statements (`statements_NAME_it.jsonl`), split
+  the same way into `train_NAME.jsonl` / `dev_NAME.jsonl`: `extra` (the issue's hard patterns),
+  `third`, `fourth`, `fifth`, `sixth` (every theme, each in its own voice, by authors who opened
+  neither the other files nor the model).
 - **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
   emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
   that transfers beyond our own sentences. Its themes are unknown, except that a joyful tweet
@@ -31,7 +32,12 @@ TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
 FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
 BENIGN = TRAINING_DIR / "benign_it.jsonl"
 # The interview statements the shipped heads are trained on (the dev files are never in here).
-SHIPPED_TRAINING = tuple(sorted(TRAINING_DIR.glob("train*.jsonl")))
+# Every author's training split that has its dev split beside it, so a stray file is not trained on.
+SHIPPED_TRAINING = (TRAINING_DIR / "train.jsonl",) + tuple(
+    path
+    for path in sorted(TRAINING_DIR.glob("train_*.jsonl"))
+    if (TRAINING_DIR / path.name.replace("train_", "dev_", 1)).is_file()
+)
 FEEL_IT_DEV_SHARE = 0.25
 FEEL_IT_SEED = "feel-it-2026"
 Split = Literal["train", "dev"]

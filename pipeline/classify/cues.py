@@ -58,6 +58,7 @@ class Analysis:
     doc: Doc
     scope: list[bool]  # token i lies in a negation scope
     cues: list[Cue] = field(default_factory=list)
+    own: set[int] = field(default_factory=set)  # tokens of the customer's own steps
     ironic: bool = False
     note: str | None = None  # "empty", "not Italian: not classified", "truncated to N characters"
 
@@ -173,7 +174,7 @@ class CueMatcher:
         if analysis.skipped:
             return analysis
         lower = doc.text
-        _mark_own_actions(doc, self.taxonomy.own_actions, analysis.scope)
+        analysis.own = _mark_own_actions(doc, self.taxonomy.own_actions, analysis.scope)
         ironic_sentences = [
             (s.start_char, s.end_char)
             for s in doc.sents
@@ -205,17 +206,20 @@ class CueMatcher:
         return analysis
 
 
-def _mark_own_actions(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> None:
+def _mark_own_actions(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> set[int]:
     """Put the words of the customer's own steps ("il mio avvocato") in the negation scope.
 
-    The customer's lawyer or complaint is not the collector's threat: its cues do not count, and
-    the heads read its words as they read negated ones.
+    The customer's lawyer or complaint is not the collector's threat: a cue starting there does
+    not count, and the heads read its words as they read negated ones. Returns those tokens.
     """
+    own = set()
     for pattern in patterns:
         for match in pattern.finditer(doc.text):
             span = doc.char_span(*_whole_words(doc.text, match), alignment_mode="expand")
             for token in span or ():
                 scope[token.i] = True
+                own.add(token.i)
+    return own
 
 
 def _whole_words(text: str, match: re.Match[str]) -> tuple[int, int]:
