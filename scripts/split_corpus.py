@@ -15,11 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
-TRAINING = Path(__file__).resolve().parents[1] / "models" / "training"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipeline.classify.corpora import plain_text  # noqa: E402
+
+TRAINING = ROOT / "models" / "training"
 
 
 def main() -> None:
@@ -48,7 +53,7 @@ def main() -> None:
         train += group[n_dev:]
     # A line another corpus already holds out ("gentilissimi come no") must not be trained on.
     held_out = _other_dev_texts(f"dev{args.suffix}.jsonl")
-    dropped = [r["id"] for r in train if _plain(r["text"]) in held_out]
+    dropped = [r["id"] for r in train if plain_text(r["text"]) in held_out]
     train = [r for r in train if r["id"] not in dropped]
     for name, part in (("train", train), ("dev", dev)):
         part.sort(key=lambda r: r["id"])
@@ -57,14 +62,10 @@ def main() -> None:
     print(f"train {len(train)}, dev {len(dev)} (seed {args.seed}); dropped {dropped or 'none'}")  # noqa: T201
 
 
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
 def _other_dev_texts(own: str) -> set[str]:
     """Texts of every other corpus's dev split, compared without case or punctuation."""
     return {
-        _plain(json.loads(line)["text"])
+        plain_text(json.loads(line)["text"])
         for path in TRAINING.glob("dev*.jsonl")
         if path.name != own
         for line in path.read_text(encoding="utf-8").splitlines()

@@ -1,7 +1,5 @@
 """Labels that hold beyond our own sentences: precision first, evidence, uncertainty, corpora."""
 
-import re
-
 import numpy as np
 import pytest
 
@@ -180,11 +178,14 @@ def test_every_authors_statements_are_split_once_and_dev_is_never_trained_on():
     devs = corpora.later_author_devs()
     assert [p.stem for p in devs] == sorted(f"dev{s}" for s in AUTHORS)
     training = [e for path in corpora.SHIPPED_TRAINING for e in corpora.read_labelled(path)]
-    trained_ids, trained_texts = {e.id for e in training}, {_plain(e.text) for e in training}
+    trained_ids, trained_texts = (
+        {e.id for e in training},
+        {corpora.plain_text(e.text) for e in training},
+    )
     for suffix in ("", *AUTHORS):
         dev = corpora.read_labelled(corpora.TRAINING_DIR / f"dev{suffix}.jsonl")
         assert dev and not {e.id for e in dev} & trained_ids, suffix
-        assert not {_plain(e.text) for e in dev} & trained_texts, suffix
+        assert not {corpora.plain_text(e.text) for e in dev} & trained_texts, suffix
 
 
 @pytest.mark.parametrize("suffix", ["", *AUTHORS])
@@ -196,17 +197,15 @@ def test_each_authors_split_holds_every_statement_once(suffix):
     assert not {e.id for e in train} & {e.id for e in dev}
     missing = {e.id: e.text for e in statements}.keys() - {e.id for e in train + dev}
     other_devs = {
-        _plain(e.text)
+        corpora.plain_text(e.text)
         for path in corpora.later_author_devs() + [folder / "dev.jsonl"]
         if path.name != f"dev{suffix}.jsonl"
         for e in corpora.read_labelled(path)
     }
     # the only statements left out are those another author's dev split already holds
-    assert all(_plain(e.text) in other_devs for e in statements if e.id in missing), missing
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+    assert all(corpora.plain_text(e.text) in other_devs for e in statements if e.id in missing), (
+        missing
+    )
 
 
 def test_the_card_shows_each_later_authors_figures(classifier):

@@ -123,10 +123,10 @@ def model_card(meta: dict[str, Any]) -> str:
         "The statements were written by the developers and by five later authors, each of whom "
         "saw neither the others' files nor the model (synthetic customer statements in spoken "
         "Italian, with negations, irony and ASR-style errors), so dev figures are an optimistic "
-        "estimate for real customers: on an author never trained on, expect them lower. The model has never seen: real customers' words, real "
-        "telephone transcripts, product reviews, dialogue outside debt collection, or any "
-        "neutral social-media text (FEEL-IT has no neutral class). Retrain with `ascolto train` "
-        "on your own labelled lines.",
+        "estimate for real customers: on an author never trained on, expect them lower. The "
+        "model has never seen: real customers' words, real telephone transcripts, product "
+        "reviews, dialogue outside debt collection, or any neutral social-media text (FEEL-IT "
+        "has no neutral class). Retrain with `ascolto train` on your own labelled lines.",
         "",
     ]
     return "\n".join(lines)

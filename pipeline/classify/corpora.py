@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,11 @@ def _lines(path: Path) -> Iterable[str]:
     except OSError as error:
         raise CorpusError(f"cannot read {path}: {error.strerror}") from error
     return [line for line in text.splitlines() if line.strip()]
+
+
+def plain_text(text: str) -> str:
+    """Lower case, punctuation dropped, spaces collapsed: how two lines are compared for repeats."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def later_author_devs(folder: Path = TRAINING_DIR) -> list[Path]:
