@@ -99,6 +99,7 @@ def _run_flow(
     from flows.process import distributing, process_recordings, reporting_progress
     from flows.service import dask_task_runner, shared_prefect_api
 
+    _load_models_meanwhile(opts, server_starting)
     server_starting.join()  # Prefect must not start a second server meanwhile
     flow_fn = process_recordings
     with contextlib.ExitStack() as stack:
@@ -120,6 +121,21 @@ def _run_flow(
             until=opts.until or "",
             report_language=opts.lang or "config",
         )
+
+
+def _load_models_meanwhile(opts: RunOptions, server_starting: threading.Thread) -> None:
+    """Load the run's models while Prefect's temporary server starts (`pipeline.stages.models`).
+
+    Nothing fails here: a setting or model that cannot load fails again in the flow, which
+    reports it the usual way.
+    """
+    from flows.parameters import config_path
+    from pipeline.config import load_settings
+    from pipeline.stages.models import load_while
+
+    with contextlib.suppress(Exception):
+        settings = load_settings(config_path(opts.config or ""))
+        load_while(settings, server_starting.is_alive, transcription=not opts.dask)
 
 
 def _interrupted(data_dir: Path) -> NoReturn:

@@ -140,6 +140,8 @@ def _transcribe_new(
     warnings: list[InputWarning] = []
     progress = _injected_object("progress") or (lambda stage, i, n: None)
     progress("transcribe", 0, len(todo))
+    if todo and not distributed:
+        transcriber.load()  # untimed: the run's ASR seconds are Whisper's work alone
     if distributed:
         futures = transcribe_task.map(todo, unmapped(settings), unmapped(keys.transcript))
         results = (future.result() for future in futures)

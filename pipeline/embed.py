@@ -28,6 +28,10 @@ class Embedder(Protocol):
         """Return an array of shape (len(texts), dim)."""
         ...
 
+    def load(self) -> None:
+        """Load the model now rather than on the first call (once per process)."""
+        ...
+
 
 @lru_cache(maxsize=1)
 def _load_use(threads: int):  # noqa: ANN202
@@ -50,6 +54,10 @@ class UseEmbedder:
             return np.zeros((0, 512), dtype=np.float32)
         return np.asarray(_load_use(self.threads).encode(list(texts)), dtype=np.float32)
 
+    def load(self) -> None:
+        """Load the encoder and its tokenizer (cached for the process)."""
+        _load_use(self.threads)
+
 
 @lru_cache(maxsize=2)
 def _load_sentence_transformer(model: str):  # noqa: ANN202
@@ -70,6 +78,10 @@ class SentenceTransformerEmbedder:
         """Embed with normalisation so cosine similarity is a dot product."""
         model = _load_sentence_transformer(self.model_id)
         return np.asarray(model.encode(list(texts), normalize_embeddings=True), dtype=np.float32)
+
+    def load(self) -> None:
+        """Load the model (cached for the process)."""
+        _load_sentence_transformer(self.model_id)
 
 
 @lru_cache(maxsize=1)
@@ -99,6 +111,10 @@ class E5SmallEmbedder:
             return np.zeros((0, 384), dtype=np.float32)
         return np.asarray(_load_e5().query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
 
+    def load(self) -> None:
+        """Load the model (cached for the process)."""
+        _load_e5()
+
 
 class CombinedEmbedder:
     """Several embedders side by side: their vectors concatenated, scaled back to unit length."""
@@ -111,6 +127,11 @@ class CombinedEmbedder:
         """Concatenate each part's unit vectors and divide by sqrt(number of parts)."""
         vectors = np.hstack([part.embed(texts) for part in self.parts])
         return (vectors / np.sqrt(len(self.parts))).astype(np.float32)
+
+    def load(self) -> None:
+        """Load every part."""
+        for part in self.parts:
+            part.load()
 
 
 class FakeEmbedder:
@@ -126,6 +147,9 @@ class FakeEmbedder:
                 out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % 64] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+    def load(self) -> None:
+        """Nothing to load."""
 
 
 def make_embedder(config: EmbedConfig) -> Embedder:

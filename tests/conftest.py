@@ -214,7 +214,8 @@ def prefect_api():
 
 def tone_transcriber(freqs: dict[str, float], said: dict[str, tuple[str, str]]):
     """A fake transcriber whose customer says one agency's lines, chosen by the recording's tone."""
-    from pipeline.asr.transcribe import FakeTranscriber, voiced_regions
+    from pipeline.asr.audio import voiced_regions
+    from pipeline.asr.transcribe import FakeTranscriber
     from pipeline.records import Segment
 
     class ToneTranscriber(FakeTranscriber):

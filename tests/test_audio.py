@@ -52,3 +52,35 @@ def test_every_listed_format_decodes_to_16k(tmp_path: Path, suffix, codec, rate)
     assert audio.channels == 1
     assert abs(audio.duration_s - seconds) < 0.25, audio.duration_s  # codec priming/padding
     assert 0.15 < float(np.abs(audio.samples).max()) < 0.6  # the 0.3 tone, not silence or clipping
+
+
+def _frame_by_frame(path: Path) -> np.ndarray:
+    """The resampling `decode` did before it joined frames into blocks: one call per frame."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        layout = "stereo" if stream.codec_context.channels >= 2 else "mono"
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=16_000)
+        chunks = [
+            out.to_ndarray() for f in container.decode(stream) for out in resampler.resample(f)
+        ]
+        chunks += [out.to_ndarray() for out in resampler.resample(None)]
+    return np.concatenate(chunks, axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("suffix", ["wav", "flac", "mp3", "m4a", "ogg"])
+def test_blocks_resample_to_the_same_samples_as_frame_by_frame(tmp_path: Path, suffix):
+    rate, seconds = 8000, 23.0  # longer than two blocks
+    t = np.arange(int(rate * seconds)) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 440 * t) * (1 + np.sin(2 * np.pi * 0.5 * t)) / 2).astype(
+        np.float32
+    )
+    path = encode_audio(tmp_path / f"tone.{suffix}", tone, rate)
+    assert np.array_equal(decode(path).samples, _frame_by_frame(path))
+
+
+def test_a_stereo_demo_recording_resamples_to_the_same_samples_as_frame_by_frame():
+    demo = sorted((Path(__file__).parents[1] / "demo" / "recordings").glob("*"))
+    stereo = next(p for p in demo if decode(p).channels == 2)
+    assert np.array_equal(decode(stereo).samples, _frame_by_frame(stereo))

@@ -37,13 +37,14 @@ def test_flow_runs_then_reruns_without_transcribing(batch, fake, tmp_path):
     data = tmp_path / "data"
     first = _run(batch, fake, data)
     assert (first["transcribed"], first["cached"], first["quarantined"]) == (3, 0, [])
+    assert fake.loads == 1  # before the first recording, outside the timed ASR seconds
     calls = fake.calls
     html = (data / "reports" / "report.html").read_text(encoding="utf-8")
     assert "AG1" in html and "AG2" in html and "Minaccia legale" in html
 
     second = _run(batch, fake, data)
     assert (second["transcribed"], second["cached"]) == (0, 3)
-    assert fake.calls == calls
+    assert fake.calls == calls and fake.loads == 1  # nothing new: Whisper is never loaded
     assert second["classified"] == 0 and not second["topics_fitted"]
     with Store(data, read_only=True) as store:
         dupes = store.query(

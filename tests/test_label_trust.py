@@ -49,6 +49,28 @@ def test_a_plain_negation_still_cancels_the_threat(classifier, text):
     assert not classifier.classify(text).threatened
 
 
+# -- a threat denied by contrast ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "più che minacciato mi sono sentito preso in giro",
+        "piuttosto che spaventata ero arrabbiata con me stessa",
+        "anziché minacciarmi mi hanno proposto di pagare a rate",
+    ],
+)
+def test_a_threat_denied_by_contrast_is_not_counted_nor_left_uncertain(classifier, text):
+    label = classifier.classify(text)
+    assert not label.threatened and label.uncertain is None, label
+
+
+def test_a_contrast_denies_only_threats_and_only_where_no_threat_cue_stands(classifier):
+    assert classifier.classify("è stata più che gentile").sentiment == "positive"
+    label = classifier.classify(
+        "più che minacciato mi sono sentito confuso, poi però mi hanno detto che mi pignoravano"
+    )
+    assert label.threatened and label.evidence["LEGAL_THREAT"] == ["pignoravano"], label
+
+
 # -- the customer's own steps ---------------------------------------------------------------
 @pytest.mark.parametrize(
     "text",
@@ -99,7 +121,7 @@ def test_the_collectors_lawyer_still_counts_beside_the_customers(classifier, tex
 def test_the_customers_own_steps_never_carry_a_complaint(classifier):
     text = "li denuncio io, mi hanno trattato malissimo e mi hanno urlato contro"
     analysis = classifier.matcher.analyze_many([text])[0]
-    own_words = {analysis.doc[i].text for i in analysis.own}
+    own_words = {analysis.doc[i].text for i in analysis.aside}
     assert own_words == {"li", "denuncio"}
     for code in classifier.taxonomy.threatened:
         span = classifier.heads.strongest_span(analysis, code)

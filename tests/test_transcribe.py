@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.asr import transcribe
+from pipeline.asr import audio, transcribe
 from pipeline.asr.audio import SAMPLE_RATE
 from pipeline.asr.transcribe import (
     FakeTranscriber,
@@ -183,8 +183,8 @@ def test_telephone_band_audio_is_told_apart_from_wideband():
     spectrum = np.fft.rfft(wide)
     spectrum[np.fft.rfftfreq(len(wide), 1 / SAMPLE_RATE) >= 3400] = 0  # what a phone line keeps
     narrow = np.fft.irfft(spectrum, len(wide)).astype(np.float32)
-    assert transcribe.is_narrowband(narrow) and not transcribe.is_narrowband(wide)
-    assert not transcribe.is_narrowband(np.zeros(SAMPLE_RATE, dtype=np.float32))
+    assert audio.is_narrowband(narrow) and not audio.is_narrowband(wide)
+    assert not audio.is_narrowband(np.zeros(SAMPLE_RATE, dtype=np.float32))
     auto = AsrConfig()  # "narrowband": conditioned on the previous text for calls only
     assert transcribe.conditioned(auto, narrow) and not transcribe.conditioned(auto, wide)
     assert transcribe.conditioned(AsrConfig(condition_on_previous_text=True), wide)

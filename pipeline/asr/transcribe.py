@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from pipeline.asr.audio import SAMPLE_RATE
+from pipeline.asr.audio import SAMPLE_RATE, is_narrowband, voiced_regions
 from pipeline.config import AsrConfig
 from pipeline.errors import AscoltoError
 from pipeline.records import Segment
@@ -51,6 +51,10 @@ class Transcriber(Protocol):
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
         """The most likely spoken language and its probability."""
+        ...
+
+    def load(self) -> None:
+        """Load the model now rather than on the first call (once per process)."""
         ...
 
 
@@ -154,6 +158,14 @@ class FasterWhisperTranscriber:
         cfg = self.config
         folder = str(resolve_model(cfg.model))
         return _load_whisper(folder, self.device, self.compute_type, cfg.cpu_threads)
+
+    def load(self) -> None:
+        """Load Whisper (and Silero, when the VAD is on) now; cached for the process."""
+        self._model()
+        if self.config.vad_filter:
+            from faster_whisper.vad import get_vad_model
+
+            get_vad_model()
 
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Transcribe one channel with the guards of `apply_guards`."""
@@ -268,6 +280,10 @@ class OpenAIWhisperTranscriber:
             resolve_openai_model(self.config.model), self.device, self.config.cpu_threads
         )
 
+    def load(self) -> None:
+        """Load the PyTorch model now; cached for the process."""
+        self._model()
+
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Transcribe one channel; VAD (faster-whisper's Silero) runs first when enabled."""
         cfg = self.config
@@ -313,28 +329,6 @@ class OpenAIWhisperTranscriber:
         _, probs = model.detect_language(mel)
         language = max(probs, key=probs.get)
         return language, round(float(probs[language]), 3)
-
-
-NARROWBAND_MAX_SHARE = 1e-4  # of the power above 4 kHz; 16 kHz speech has 3e-3 and more
-
-
-def is_narrowband(samples: np.ndarray, seconds: float = 60.0) -> bool:
-    """True when (almost) no power lies above 4 kHz: telephone audio, whatever its file's rate.
-
-    An 8 kHz call resampled to 16 kHz has about 1e-5 of its power up there; the demo's 16 kHz
-    voices 4e-3 to 5e-3, real wideband speech more; white noise half.
-    """
-    # Averaged over 64 ms Hann frames (Welch): the same shares as one FFT of the whole head,
-    # whose length is rarely a fast FFT size (0.2 s a channel against 7 ms).
-    frame = 1024
-    head = samples[: int(seconds * SAMPLE_RATE)].astype(np.float64)
-    frames = head[: len(head) // frame * frame].reshape(-1, frame) * np.hanning(frame)
-    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).sum(axis=0)
-    total = power.sum()
-    if total == 0:
-        return False
-    frequencies = np.fft.rfftfreq(frame, 1 / SAMPLE_RATE)
-    return bool(power[frequencies >= 4000].sum() / total < NARROWBAND_MAX_SHARE)
 
 
 def conditioned(cfg: AsrConfig, samples: np.ndarray) -> bool:
@@ -403,25 +397,6 @@ def is_repetition_loop(text: str, max_repeats: int = 4) -> bool:
     return False
 
 
-def voiced_regions(
-    samples: np.ndarray, threshold: float = 0.01, min_gap_s: float = 0.3
-) -> list[tuple[float, float]]:
-    """Start/end seconds of stretches whose 20 ms RMS exceeds `threshold` (used by the fake)."""
-    hop = SAMPLE_RATE // 50
-    n = len(samples) // hop
-    if n == 0:
-        return []
-    rms = np.sqrt((samples[: n * hop].reshape(n, hop) ** 2).mean(axis=1))
-    regions: list[list[float]] = []
-    for i in np.flatnonzero(rms > threshold):
-        t = i * hop / SAMPLE_RATE
-        if regions and t - regions[-1][1] <= min_gap_s:
-            regions[-1][1] = t + hop / SAMPLE_RATE
-        else:
-            regions.append([t, t + hop / SAMPLE_RATE])
-    return [(round(a, 2), round(b, 2)) for a, b in regions]
-
-
 class FakeTranscriber:
     """Test double: one segment per voiced region, texts taken in order from `texts`."""
 
@@ -438,6 +413,7 @@ class FakeTranscriber:
         self.language = language
         self.avg_logprob = avg_logprob
         self.calls = 0
+        self.loads = 0
 
     def transcribe(self, samples: np.ndarray, language: str) -> list[Segment]:
         """Return a segment for each stretch of signal; silence yields nothing."""
@@ -457,13 +433,17 @@ class FakeTranscriber:
         """Pretends every recording is in `language` (set it to test the mismatch flag)."""
         return self.language, 0.99
 
+    def load(self) -> None:
+        """Counts the calls (there is nothing to load)."""
+        self.loads += 1
+
 
 class TimedTranscriber:
     """Any transcriber, adding up the seconds spent inside it: a run's own ASR time.
 
     A run reports it beside its stage timings (`timings.asr_within_transcribe` in
     `exports/run.json`), so what everything else costs is measured in the same run, not against
-    a second process. The first call includes loading the model.
+    a second process. Loading the model is not timed: call `load` before the first recording.
     """
 
     def __init__(self, inner: Transcriber) -> None:
@@ -489,6 +469,10 @@ class TimedTranscriber:
         """The inner transcriber's language guess, timed."""
         with self._timed():
             return self.inner.detect_language(samples)
+
+    def load(self) -> None:
+        """Load the inner model, untimed: `seconds` stays Whisper's own work."""
+        self.inner.load()
 
 
 def make_transcriber(config: AsrConfig) -> Transcriber:

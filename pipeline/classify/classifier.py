@@ -118,14 +118,16 @@ class HybridClassifier:
         evidence = {c: self._evidence(analysis, by_code[c], vector) for c in found}
         # Precision first: a theme stands only on words that carry it. On text unlike the
         # statements the heads learnt from, a theme stands only on the taxonomy's own cues, and
-        # a threat not at all: it goes to an analyst instead (uncertain).
+        # a threat not at all: it goes to an analyst instead (uncertain). Where the customer
+        # denies a threat by contrast, only a threat cue of its own still counts.
+        denied = {c for c in found if self._denied(analysis, c)}
         kept = {
             c
-            for c in found
+            for c in found - denied
             if evidence[c]
             and (familiar or (analysis.live_cues(c) and c not in self.taxonomy.threatened))
         }
-        uncertain = _uncertainty(found - kept, kept, analysis, self.taxonomy, familiar)
+        uncertain = _uncertainty(found - kept - denied, kept, analysis, self.taxonomy, familiar)
         themes = [c for c in self.taxonomy.codes if c in kept]
         return UtteranceLabel(
             sentiment=max(sentiment, key=sentiment.__getitem__),  # type: ignore[arg-type]
@@ -161,6 +163,14 @@ class HybridClassifier:
             likeliest = max(cued or threat_scores, key=threat_scores.__getitem__)
             found.add(likeliest)
             scores[likeliest] = pooled
+
+    def _denied(self, analysis: Analysis, code: str) -> bool:
+        """A threat theme with no live cue in a text that denies a threat ("più che minacciato")."""
+        return (
+            analysis.threat_denied
+            and code in self.taxonomy.threatened
+            and not analysis.live_cues(code)
+        )
 
     def _threshold(self, code: str) -> float:
         if self.heads is not None and code in self.heads.codes:

@@ -1,6 +1,7 @@
 """Text analysis with spaCy Italian: theme and sentiment cues, negation scope, irony.
 
-The negation scope also holds the customer's own steps (`own_actions` in themes.yaml).
+The negation scope also holds the customer's own steps and threat words denied by contrast
+(`own_actions` and `contrasts` in themes.yaml).
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class Analysis:
     doc: Doc
     scope: list[bool]  # token i lies in a negation scope
     cues: list[Cue] = field(default_factory=list)
-    own: set[int] = field(default_factory=set)  # tokens of the customer's own steps
+    aside: set[int] = field(default_factory=set)  # own steps, contrasts: never a complaint
+    threat_denied: bool = False  # "più che minacciato...": the customer says it was not a threat
     ironic: bool = False
     note: str | None = None  # "empty", "not Italian: not classified", "truncated to N characters"
 
@@ -174,7 +176,10 @@ class CueMatcher:
         if analysis.skipped:
             return analysis
         lower = doc.text
-        analysis.own = _mark_own_actions(doc, self.taxonomy.own_actions, analysis.scope)
+        analysis.aside = _set_aside(
+            doc, (*self.taxonomy.own_actions, *self.taxonomy.contrasts), analysis.scope
+        )
+        analysis.threat_denied = any(p.search(lower) for p in self.taxonomy.contrasts)
         ironic_sentences = [
             (s.start_char, s.end_char)
             for s in doc.sents
@@ -206,11 +211,12 @@ class CueMatcher:
         return analysis
 
 
-def _mark_own_actions(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> set[int]:
-    """Put the words of the customer's own steps ("il mio avvocato") in the negation scope.
+def _set_aside(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> set[int]:
+    """Put the words of the customer's own steps and of contrasts in the negation scope.
 
-    The customer's lawyer or complaint is not the collector's threat: a cue starting there does
-    not count, and the heads read its words as they read negated ones. Returns those tokens.
+    The customer's lawyer ("il mio avvocato") is not the collector's threat, and "più che
+    minacciato" denies the threat: a cue starting there does not count, and the heads read those
+    words as they read negated ones. Returns those tokens.
     """
     own = set()
     for pattern in patterns:

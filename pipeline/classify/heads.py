@@ -233,7 +233,8 @@ class Heads:
         Up to six tokens around the strongest content word, starting and ending on content words
         ("mi hanno messo alle strette" -> "messo alle strette"); None when no content word pushes
         the theme up, so a label is never justified by "sono" or "per" alone. A complaint is
-        never carried by the customer's own steps ("li denuncio io", "il mio avvocato").
+        never carried by the customer's own steps ("li denuncio io", "il mio avvocato") or by a
+        threat denied by contrast ("più che minacciato").
         """
         column = self.theme_w[:, self._code_index[code]]
         offset = len(column) - int(self.meta["n_hash"])
@@ -244,7 +245,7 @@ class Heads:
                 contribution[start:end] += column[offset + _hash(term, int(self.meta["n_hash"]))]
         content = np.array([is_content(t) for t in doc], dtype=bool)
         if code in self.codes and not self.positive[self._code_index[code]]:
-            content[list(analysis.own)] = False
+            content[list(analysis.aside)] = False
         if not content.any() or contribution[content].max() <= 0:
             return None
         start = end = int(np.flatnonzero(content)[np.argmax(contribution[content])])

@@ -37,6 +37,8 @@ class Taxonomy:
     irony: tuple[re.Pattern[str], ...]
     # The customer's own steps ("ho chiamato il mio avvocato"): cues inside are not the collector's.
     own_actions: tuple[re.Pattern[str], ...] = ()
+    # A threat word denied by contrast ("più che minacciato mi sono sentito confuso").
+    contrasts: tuple[re.Pattern[str], ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -113,4 +115,5 @@ def load_taxonomy(path: Path) -> Taxonomy:
         negative=_compile(sentiment.get("negative"), f"{path} sentiment.negative"),
         irony=_compile(sentiment.get("irony"), f"{path} sentiment.irony"),
         own_actions=_compile(raw.get("own_actions"), f"{path} own_actions"),
+        contrasts=_compile(raw.get("contrasts"), f"{path} contrasts"),
     )

@@ -176,6 +176,11 @@ class Redactor:
         phrases = [re.escape(p.strip()) for p in allow_list if p.strip()]
         self._allowed = re.compile("|".join(phrases), re.IGNORECASE) if phrases else None
 
+    def load(self) -> None:
+        """Build Presidio's analyzer and anonymizer now (once per process)."""
+        _analyzer()
+        _anonymizer()
+
     def _presidio_entities(self) -> list[str]:
         wanted = set(self.entities)
         return [p for p, ours in _PRESIDIO_TYPES.items() if ours in wanted] + [
