@@ -134,28 +134,27 @@ def _blocks(frames: Iterator[Any]) -> Iterator[Any]:
 
     The resampler's output does not depend on how its input is cut (the tests check it sample
     for sample), but each call costs: an Opus stream is a frame every 20 ms, and resampling them
-    one by one took as long as decoding them.
+    one by one took as long as decoding them. A change of format, layout or rate starts a block.
     """
-    import av
-
     pending: list[np.ndarray] = []
-    shape: tuple[str, str, int] | None = None
+    kind: tuple[str, str, int] = ("", "", 0)
     count = 0
     for frame in frames:
-        kind = (frame.format.name, frame.layout.name, frame.sample_rate)
-        if pending and (kind != shape or count >= BLOCK_S * frame.sample_rate):
-            yield _joined(av, pending, shape)
+        this = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if pending and (this != kind or count >= BLOCK_S * frame.sample_rate):
+            yield _joined(pending, kind)
             pending, count = [], 0
-        shape = kind
+        kind = this
         pending.append(frame.to_ndarray())
         count += frame.samples
     if pending:
-        yield _joined(av, pending, shape)
+        yield _joined(pending, kind)
 
 
-def _joined(av: Any, arrays: list[np.ndarray], shape: tuple[str, str, int] | None) -> Any:
-    assert shape is not None
-    fmt, layout, rate = shape
+def _joined(arrays: list[np.ndarray], kind: tuple[str, str, int]) -> Any:
+    import av
+
+    fmt, layout, rate = kind
     frame = av.AudioFrame.from_ndarray(np.concatenate(arrays, axis=1), format=fmt, layout=layout)
     frame.sample_rate = rate
     return frame
