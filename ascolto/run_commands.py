@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -34,6 +34,9 @@ from ascolto.shared import (
     prepare_prefect,
 )
 from pipeline.records import RerunStage
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
@@ -65,6 +68,8 @@ def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice
         typer.echo(
             f"ascolto: processing {manifest.name} into {opts.data_dir} (starting...)", err=True
         )
+    # A bad settings file fails here, before Prefect logs anything.
+    settings = _settings(opts.config)
     prepare_prefect(opts.verbose, opts.log_json)
     from flows.service import check_prefect_api, start_temporary_api_early
 
@@ -76,7 +81,7 @@ def _run(recordings: Path, manifest: Path, cases: Path, opts: RunOptions, notice
     try:
         with _progress(enabled=not opts.log_json) as progress:
             summary = _run_flow(
-                recordings, manifest, cases, opts, notice, progress, server_starting
+                recordings, manifest, cases, opts, notice, progress, server_starting, settings
             )
     except KeyboardInterrupt:  # raised before our handler was in place, or by a library
         _interrupted(opts.data_dir)
@@ -95,11 +100,12 @@ def _run_flow(
     notice: str,
     progress: Callable[[str, int, int], None],
     server_starting: threading.Thread,
+    settings: Settings,
 ) -> dict[str, Any]:
     from flows.process import distributing, process_recordings, reporting_progress
     from flows.service import dask_task_runner, shared_prefect_api
 
-    _load_models_meanwhile(opts, server_starting)
+    _load_models_meanwhile(settings, opts, server_starting)
     server_starting.join()  # Prefect must not start a second server meanwhile
     flow_fn = process_recordings
     with contextlib.ExitStack() as stack:
@@ -123,18 +129,25 @@ def _run_flow(
         )
 
 
-def _load_models_meanwhile(opts: RunOptions, server_starting: threading.Thread) -> None:
-    """Load the run's models while Prefect's temporary server starts (`pipeline.stages.models`).
-
-    Nothing fails here: a setting or model that cannot load fails again in the flow, which
-    reports it the usual way.
-    """
+def _settings(config: Path | None) -> Settings:
+    """The run's settings; a bad file raises `ConfigError`, printed as one `error:` line."""
     from flows.parameters import config_path
     from pipeline.config import load_settings
+
+    return load_settings(config_path(config or ""))
+
+
+def _load_models_meanwhile(
+    settings: Settings, opts: RunOptions, server_starting: threading.Thread
+) -> None:
+    """Load the run's models while Prefect's temporary server starts (`pipeline.stages.models`).
+
+    Nothing fails here: a model that cannot load fails again in the flow, which reports it the
+    usual way.
+    """
     from pipeline.stages.models import load_while
 
     with contextlib.suppress(Exception):
-        settings = load_settings(config_path(opts.config or ""))
         load_while(settings, server_starting.is_alive, transcription=not opts.dask)
 
 
@@ -338,6 +351,7 @@ def rerun(
     log_json: LogJson = False,
 ) -> None:
     """Recompute a stage and its dependants with today's config and models; never transcribes."""
+    _settings(config)  # a bad settings file fails here, before Prefect logs anything
     prepare_prefect(verbose, log_json)
     from flows.process import rerun_stage
     from flows.service import check_prefect_api

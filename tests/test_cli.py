@@ -145,6 +145,24 @@ def test_missing_folder_is_a_clear_error_with_exit_2(tmp_path):
     assert "recordings folder not found" in result.output
 
 
+@pytest.mark.parametrize("command", [["demo", "--limit", "1"], ["rerun", "classify"]])
+def test_a_bad_settings_file_fails_before_prefect_starts(tmp_path, monkeypatch, command):
+    import ascolto.run_commands
+
+    def no_prefect(*args: object) -> None:
+        raise AssertionError("Prefect was started with an invalid settings file")
+
+    monkeypatch.setattr(ascolto.run_commands, "prepare_prefect", no_prefect)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("asr:\n  beam_size: 0\n", encoding="utf-8")
+    data = tmp_path / "d"
+    result = runner.invoke(app, [*command, "--config", str(bad), "--data-dir", str(data)])
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and "bad.yaml" in result.output
+    assert "beam_size" in result.output and "Traceback" not in result.output
+    assert not data.exists()
+
+
 def test_redact_command_writes_placeholders_and_offsets(tmp_path):
     import json
 
