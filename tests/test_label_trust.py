@@ -11,7 +11,17 @@ from pipeline.classify.train import _known_mask
 from pipeline.config import load_settings
 
 SETTINGS = load_settings()
-AUTHORS = ("_extra", "_third", "_fourth", "_fifth", "_sixth")  # statements after the first set
+AUTHORS = (
+    "_extra",
+    "_third",
+    "_fourth",
+    "_fifth",
+    "_sixth",
+    "_seventh",
+    "_eighth",
+    "_ninth",
+    "_tenth",
+)  # statements after the first set
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +59,20 @@ def test_a_plain_negation_still_cancels_the_threat(classifier, text):
     assert not classifier.classify(text).threatened
 
 
-# -- a threat denied by contrast ------------------------------------------------------------
+# -- a threat denied by contrast or outright ------------------------------------------------
 @pytest.mark.parametrize(
     "text",
     [
         "più che minacciato mi sono sentito preso in giro",
         "piuttosto che spaventata ero arrabbiata con me stessa",
         "anziché minacciarmi mi hanno proposto di pagare a rate",
+        "ha detto che poteva finire davanti al giudice di pace, ma io non mi sono sentita minacciata",
+        "mi ha spiegato che se non pagavo passava al legale, però detto senza minacce",
+        "dopo sessanta giorni scattava il legale, me l'ha detto onesto, non minaccioso",
+        "nessuna pressione, mi ha lasciato tutto il tempo che volevo",
     ],
 )
-def test_a_threat_denied_by_contrast_is_not_counted_nor_left_uncertain(classifier, text):
+def test_a_denied_threat_is_not_counted_nor_left_uncertain(classifier, text):
     label = classifier.classify(text)
     assert not label.threatened and label.uncertain is None, label
 
@@ -71,6 +85,50 @@ def test_a_contrast_denies_only_threats_and_only_where_no_threat_cue_stands(clas
     assert label.threatened and label.evidence["LEGAL_THREAT"] == ["pignoravano"], label
 
 
+@pytest.mark.parametrize(
+    ("text", "theme"),
+    [
+        # a "but" after the denial goes on to the threat
+        ("non mi hanno minacciato, ma mi hanno detto che mi pignoravano lo stipendio", "LEGAL_THREAT"),
+        # a threat word after the denial is not what the denial speaks of
+        ("non mi sono sentito minacciato, mi sono sentito aggredito: mi urlava contro", "AGGRESSION"),
+    ],
+)  # fmt: skip
+def test_a_denial_speaks_only_of_the_threat_words_before_it(classifier, text, theme):
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert analysis.live_cues(theme), analysis.cues
+    assert theme in classifier.classify(text).themes
+
+
+def test_a_denial_followed_by_a_but_denies_nothing(classifier):
+    analysis = classifier.matcher.analyze_many(["non mi ha minacciato, però il tono era gelido"])[0]
+    assert analysis.denied_until is None
+    plain = classifier.matcher.analyze_many(["non mi ha minacciato, il tono era gentile"])[0]
+    assert plain.denied_until is not None
+
+
+# -- a threat only the heads see, in praise ---------------------------------------------------
+def test_a_threat_the_heads_read_into_praise_goes_to_an_analyst(classifier, monkeypatch):
+    text = "Un ragazzo a modo, mi ha pure chiesto scusa per il disturbo all'inizio."
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert not any(analysis.live_cues(c) for c in classifier.taxonomy.threatened)
+    predict = classifier.heads.predict
+
+    def heads_see_aggression(analyses, embeddings):  # what the heads once read in this line
+        found = predict(analyses, embeddings)
+        return [(sentiment, {**scores, "AGGRESSION": 0.99}) for sentiment, scores in found]
+
+    monkeypatch.setattr(classifier.heads, "predict", heads_see_aggression)
+    label = classifier.classify(text)
+    assert label.sentiment == "positive" and not label.threatened, label
+    assert label.uncertain == "threat seen by the model without words that carry it"
+
+
+def test_praise_with_a_threat_word_keeps_its_threat(classifier):
+    label = classifier.classify("mi ha urlato contro, poi si è scusato ed è stato gentilissimo")
+    assert "AGGRESSION" in label.themes, label
+
+
 # -- the customer's own steps ---------------------------------------------------------------
 @pytest.mark.parametrize(
     "text",
@@ -78,14 +136,7 @@ def test_a_contrast_denies_only_threats_and_only_where_no_threat_cue_stands(clas
         "ho chiamato il mio avvocato e gli ho spiegato tutto",
         "mio cugino fa l'avvocato e mi ha detto di stare tranquillo",
         "se continuano così li denuncio io",
-        pytest.param(
-            "domani vado dall'avvocato a farmi consigliare",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known limit: the cue is dropped, but the heads still read a threat in "
-                "'domani' (a deadline word) and report it",
-            ),
-        ),
+        "domani vado dall'avvocato a farmi consigliare",
     ],
 )
 def test_the_customers_own_lawyer_is_not_the_collectors_threat(classifier, text):
@@ -94,9 +145,21 @@ def test_the_customers_own_lawyer_is_not_the_collectors_threat(classifier, text)
     assert "LEGAL_THREAT" not in classifier.classify(text).themes
 
 
-def test_the_customers_own_lawyer_drops_the_cue_even_where_the_heads_disagree(classifier):
-    analysis = classifier.matcher.analyze_many(["domani vado dall'avvocato a farmi consigliare"])[0]
-    assert analysis.cues and not analysis.live_cues("LEGAL_THREAT"), analysis.cues
+def test_a_threat_the_heads_read_beside_the_customers_own_step_goes_to_an_analyst(
+    classifier, monkeypatch
+):
+    text = "domani vado dall'avvocato a farmi consigliare"
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert analysis.own_step and analysis.cues and not analysis.live_cues("LEGAL_THREAT")
+    predict = classifier.heads.predict
+
+    def heads_see_a_deadline(analyses, embeddings):  # "domani" once read as a threat
+        found = predict(analyses, embeddings)
+        return [(sentiment, {**scores, "UNDUE_PRESSURE": 0.99}) for sentiment, scores in found]
+
+    monkeypatch.setattr(classifier.heads, "predict", heads_see_a_deadline)
+    label = classifier.classify(text)
+    assert not label.threatened and label.uncertain is not None, label
 
 
 @pytest.mark.parametrize(

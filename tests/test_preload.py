@@ -29,6 +29,6 @@ def test_whisper_comes_first_unless_dask_workers_transcribe(monkeypatch):
     server_up = threading.Event()
     starting = threading.Thread(target=server_up.wait, daemon=True)
     starting.start()
-    run_commands._load_models_meanwhile(run_commands.RunOptions(dask="local:2"), starting)
+    run_commands._load_models_meanwhile(settings, run_commands.RunOptions(dask="local:2"), starting)
     server_up.set()
     assert calls == [(True, False)]  # the server still starting, Whisper left to the workers

@@ -119,13 +119,14 @@ class HybridClassifier:
         # Precision first: a theme stands only on words that carry it. On text unlike the
         # statements the heads learnt from, a theme stands only on the taxonomy's own cues, and
         # a threat not at all: it goes to an analyst instead (uncertain). Where the customer
-        # denies a threat by contrast, only a threat cue of its own still counts.
+        # denies a threat, only a threat cue of its own still counts.
         denied = {c for c in found if self._denied(analysis, c)}
         kept = {
             c
             for c in found - denied
             if evidence[c]
             and (familiar or (analysis.live_cues(c) and c not in self.taxonomy.threatened))
+            and not self._unbacked_threat(analysis, c, sentiment)
         }
         uncertain = _uncertainty(found - kept - denied, kept, analysis, self.taxonomy, familiar)
         themes = [c for c in self.taxonomy.codes if c in kept]
@@ -164,12 +165,28 @@ class HybridClassifier:
             found.add(likeliest)
             scores[likeliest] = pooled
 
+    def _unbacked_threat(self, analysis: Analysis, code: str, sentiment: dict[str, float]) -> bool:
+        """A threat only the heads see, where the line itself argues against one.
+
+        With no threat word anywhere, a threat the heads read into praise ("un ragazzo a modo,
+        mi ha pure chiesto scusa") or next to the customer's own step ("domani vado
+        dall'avvocato a farmi consigliare") is their own invention: it goes to an analyst
+        (uncertain) instead of the count. A line with a threat word keeps its threat, however
+        warm the rest ("mi ha urlato contro, poi si è scusato ed è stato gentilissimo").
+        """
+        if code not in self.taxonomy.threatened:
+            return False
+        if any(analysis.live_cues(c) for c in self.taxonomy.threatened):
+            return False
+        return analysis.own_step or max(sentiment, key=sentiment.__getitem__) == "positive"
+
     def _denied(self, analysis: Analysis, code: str) -> bool:
-        """A threat theme with no live cue in a text that denies a threat ("più che minacciato")."""
+        """A threat theme the customer denies: none of its live cues stands after the denial."""
+        until = analysis.denied_until
         return (
-            analysis.threat_denied
+            until is not None
             and code in self.taxonomy.threatened
-            and not analysis.live_cues(code)
+            and all(cue.start < until for cue in analysis.live_cues(code))
         )
 
     def _threshold(self, code: str) -> float:
@@ -225,7 +242,10 @@ def _uncertainty(
 
     A threat the model saw but could not back, or threat words it does not read as a threat.
     """
-    threat_cues = any(analysis.live_cues(c) for c in taxonomy.threatened)
+    until = analysis.denied_until or 0  # cues the customer's denial speaks of do not count
+    threat_cues = any(
+        cue.start >= until for c in taxonomy.threatened for cue in analysis.live_cues(c)
+    )
     if dropped & taxonomy.threatened:
         return (
             "threat seen by the model in text unlike its training statements"

@@ -1,7 +1,7 @@
 """Text analysis with spaCy Italian: theme and sentiment cues, negation scope, irony.
 
-The negation scope also holds the customer's own steps and threat words denied by contrast
-(`own_actions` and `contrasts` in themes.yaml).
+The negation scope also holds the customer's own steps and threat words denied by contrast or
+outright (`own_actions`, `contrasts` and `denials` in themes.yaml).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ CLAUSE_BREAKS = {
     "oppure",
 }  # fmt: skip
 CONDITIONALS = {"se", "finché", "finchè", "qualora"}
+# After a denial, these introduce what did go wrong ("non mi ha minacciato, però il tono...").
+BUT_AFTER = re.compile(r"\b(ma|però|pero|eppure|tuttavia|anche se|solo che|sennonché)\b")
 PUNCT_BREAKS = {".", ";", ",", "!", "?", ":"}
 
 
@@ -59,8 +61,11 @@ class Analysis:
     doc: Doc
     scope: list[bool]  # token i lies in a negation scope
     cues: list[Cue] = field(default_factory=list)
-    aside: set[int] = field(default_factory=set)  # own steps, contrasts: never a complaint
-    threat_denied: bool = False  # "più che minacciato...": the customer says it was not a threat
+    aside: set[int] = field(default_factory=set)  # own steps, denials: never a complaint
+    own_step: bool = False  # the customer speaks of a step of their own ("vado dall'avvocato")
+    # The customer says it was not a threat: threat cues before this offset are what the denial
+    # speaks of, so they carry nothing (0 for a contrast; None: no denial).
+    denied_until: int | None = None
     ironic: bool = False
     note: str | None = None  # "empty", "not Italian: not classified", "truncated to N characters"
 
@@ -176,10 +181,13 @@ class CueMatcher:
         if analysis.skipped:
             return analysis
         lower = doc.text
-        analysis.aside = _set_aside(
-            doc, (*self.taxonomy.own_actions, *self.taxonomy.contrasts), analysis.scope
+        taxonomy = self.taxonomy
+        own = _set_aside(doc, taxonomy.own_actions, analysis.scope)
+        analysis.own_step = bool(own)
+        analysis.aside = own | _set_aside(
+            doc, (*taxonomy.contrasts, *taxonomy.denials), analysis.scope
         )
-        analysis.threat_denied = any(p.search(lower) for p in self.taxonomy.contrasts)
+        analysis.denied_until = _denied_until(lower, taxonomy)
         ironic_sentences = [
             (s.start_char, s.end_char)
             for s in doc.sents
@@ -211,8 +219,27 @@ class CueMatcher:
         return analysis
 
 
+def _denied_until(text: str, taxonomy: Taxonomy) -> int | None:
+    """Where the customer's denial of a threat ends, or None when there is none.
+
+    A contrast denies the threat words it holds ("più che minacciato mi sono sentito confuso"),
+    so 0: any other threat cue still stands. An outright denial ("ha parlato del giudice, ma non
+    mi sono sentita minacciata") speaks of every threat cue before it, unless a "but" follows it:
+    "non mi ha minacciato, però mi ha fatto capire che sapeva dove lavoro" goes on to the threat.
+    """
+    ends = [
+        match.end()
+        for pattern in taxonomy.denials
+        for match in pattern.finditer(text)
+        if not BUT_AFTER.search(text, match.end())
+    ]
+    if ends:
+        return max(ends)
+    return 0 if any(p.search(text) for p in taxonomy.contrasts) else None
+
+
 def _set_aside(doc: Doc, patterns: Sequence[re.Pattern[str]], scope: list[bool]) -> set[int]:
-    """Put the words of the customer's own steps and of contrasts in the negation scope.
+    """Put the words of the customer's own steps and of denials in the negation scope.
 
     The customer's lawyer ("il mio avvocato") is not the collector's threat, and "più che
     minacciato" denies the threat: a cue starting there does not count, and the heads read those

@@ -39,6 +39,8 @@ class Taxonomy:
     own_actions: tuple[re.Pattern[str], ...] = ()
     # A threat word denied by contrast ("più che minacciato mi sono sentito confuso").
     contrasts: tuple[re.Pattern[str], ...] = ()
+    # The customer says outright there was no threat ("non mi sono sentita minacciata").
+    denials: tuple[re.Pattern[str], ...] = ()
 
     @property
     def codes(self) -> list[str]:
@@ -116,4 +118,5 @@ def load_taxonomy(path: Path) -> Taxonomy:
         irony=_compile(sentiment.get("irony"), f"{path} sentiment.irony"),
         own_actions=_compile(raw.get("own_actions"), f"{path} own_actions"),
         contrasts=_compile(raw.get("contrasts"), f"{path} contrasts"),
+        denials=_compile(raw.get("denials"), f"{path} denials"),
     )
