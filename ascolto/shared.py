@@ -5,6 +5,7 @@ Nothing heavy is imported here: `ascolto --help` builds every command from these
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from datetime import date, datetime
@@ -95,3 +96,6 @@ def prepare_prefect(verbose: int, log_json: bool = False) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", ["WARNING", "INFO", "DEBUG"][min(verbose, 2)])
     if log_json:
         os.environ["PREFECT_LOGGING_SETTINGS_PATH"] = str(Path(__file__).with_name("logging.yml"))
+        # A library's warning ("Data map plotting is unavailable...") becomes a JSON line too,
+        # not a bare line of text in the middle of the collector's stream.
+        logging.captureWarnings(True)

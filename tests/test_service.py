@@ -163,6 +163,26 @@ def test_unknown_stage_names_are_refused(batch, tmp_path):
     assert rerun.exit_code == 2 and "cannot rerun" in rerun.output
 
 
+def test_a_library_warning_is_a_json_line_too():
+    """Importing BERTopic ahead of a run can warn ("Data map plotting is unavailable...")."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "from ascolto.shared import prepare_prefect; prepare_prefect(0, log_json=True)\n"
+        "import flows.process, warnings\n"  # the CLI imports the flow before any model loads
+        "warnings.warn('Data map plotting is unavailable unless datamapplot is installed.')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_LOGGING")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line]
+    assert lines and all(line.startswith("{") for line in lines), lines
+    assert any("Data map plotting" in json.loads(line)["message"] for line in lines), lines
+
+
 @pytest.mark.slow  # a CLI process of its own (logging is configured when Prefect loads)
 def test_json_logs_are_json_lines_without_personal_data(batch, tmp_path):
     import json
