@@ -13,6 +13,9 @@ Every set below is held apart from training (fixed seeded splits, `pipeline/clas
   `fortunes` never appears in training (an unseen source);
 - `feel_it_dev`: the 25% dev split of FEEL-IT tweets (joy -> positive, else negative; no neutral
   class): sentiment macro-F1 over the two classes present, and false alarms on the joyful ones;
+- `everyday_dev`: the dev half of everyday Italian by independent authors (product reviews,
+  diet-coaching dialogue turns, social comments; scripts/everyday.py), per genre: sentiment
+  macro-F1 over three classes, the share flagged "felt threatened" (nobody is), uncertain share;
 - `evidence`: on all of the above, the share of evidence strings made of function words only;
 - `speed`: utterances per second end to end from raw text (spaCy, cues, embedding, heads) on
   10,000 utterances (the domain dev texts repeated), models loaded and warmed up before the clock.
@@ -79,7 +82,8 @@ def measure(classifier: HybridClassifier) -> dict[str, Any]:
         results[name] = _summary(evaluate(examples, classifier), labels)
     results["benign"], benign_labels = transfer.benign_rates(classifier)
     results["feel_it_dev"], feel_labels = transfer.feel_it_figures(classifier)
-    every += benign_labels + feel_labels
+    results["everyday_dev"], everyday_labels = transfer.everyday_figures(classifier)
+    every += benign_labels + feel_labels + everyday_labels
     results["evidence"] = {
         "strings": sum(len(texts) for label in every for texts in label.evidence.values()),
         "function_words_only_share": transfer.function_words_only(classifier, every),
@@ -110,7 +114,12 @@ def _print(results: dict[str, Any]) -> None:
         f"  benign threatened rate: {benign}\n"
         f"  FEEL-IT dev: sentiment macro-F1 {feel['sentiment_macro_f1']}, joyful flagged "
         f"{feel['joyful_threatened_rate']:.1%}\n"
-        f"  evidence of function words only: "
+        + "".join(
+            f"  everyday {genre}: sentiment macro-F1 {m['sentiment_macro_f1']}, threatened "
+            f"{m['threatened_rate']:.1%} of {m['texts']}\n"
+            for genre, m in results["everyday_dev"].items()
+        )
+        + f"  evidence of function words only: "
         f"{results['evidence']['function_words_only_share']:.1%}\n"
         f"  speed: {results['speed']['utterances_per_s']} utterances/s "
         f"({results['speed']['utterances']} in {results['speed']['seconds']} s)"

@@ -1,5 +1,9 @@
 """Labels that hold beyond our own sentences: precision first, evidence, uncertainty, corpora."""
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -21,6 +25,8 @@ AUTHORS = (
     "_eighth",
     "_ninth",
     "_tenth",
+    "_eleventh",
+    "_twelfth",
 )  # statements after the first set
 
 
@@ -257,6 +263,35 @@ def test_the_unseen_benign_source_is_never_in_training():
     assert train and not [e for e in train if e.id.startswith("fortunes")]
     assert corpora.benign("dev", source="fortunes")
     assert not {e.id for e in train} & {e.id for e in corpora.benign("dev")}
+
+
+def test_everyday_italian_is_split_by_conversation_and_half_dev():
+    train, dev = corpora.everyday("train"), corpora.everyday("dev")
+    assert not {e.id for e in train} & {e.id for e in dev}
+    assert 0.4 < len(dev) / (len(train) + len(dev)) < 0.6
+    assert set(corpora.everyday_genres()) == {"review", "dialogue", "social"}
+    assert all(e.known == "threats" and not e.themes for e in train + dev)
+    assert {e.id for e in corpora.everyday(None)} == {e.id for e in train + dev}
+    rows = [json.loads(line) for line in corpora.EVERYDAY.read_text().splitlines()]
+    dev_ids = {e.id for e in dev}
+    by_talk: dict[str, set[bool]] = {}
+    for row in rows:
+        by_talk.setdefault(row["group"], set()).add(row["id"] in dev_ids)
+    assert all(len(sides) == 1 for sides in by_talk.values())  # a conversation on one side
+    assert {e.id for e in train} <= {e.id for e in corpora.general_training()}
+
+
+def test_everyday_script_names_the_row_whose_stars_and_sentiment_disagree(tmp_path):
+    bad = tmp_path / "reviews.jsonl"
+    row = {"id": "rv1", "text": "Ottimo", "stars": 5, "sentiment": "negative", "genre": "review"}
+    bad.write_text(json.dumps(row) + "\n")
+    script = corpora.TRAINING_DIR.parents[1] / "scripts" / "everyday.py"
+    out = tmp_path / "out.jsonl"
+    run = subprocess.run(
+        [sys.executable, str(script), str(bad), "--out", str(out)], capture_output=True, text=True
+    )
+    assert run.returncode == 1 and f"{bad}, line 1" in run.stderr and "5 stars" in run.stderr
+    assert not out.exists()
 
 
 def test_every_authors_statements_are_split_once_and_dev_is_never_trained_on():

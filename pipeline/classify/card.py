@@ -27,9 +27,20 @@ def _held_apart_lines(figures: dict[str, Any] | None) -> list[str]:
         f"**{feel['sentiment_macro_f1']}**; called neutral {feel['called_neutral']:.1%}; "
         f"positive called negative {feel['positive_called_negative']:.1%}; joyful tweets flagged "
         f"threatened {feel['joyful_threatened_rate']:.1%}.",
+        *_everyday_lines(figures.get("everyday_dev")),
         f"- Evidence strings made of function words only: "
         f"{figures['evidence_function_words_only']:.1%}.",
         *_later_author_lines(figures.get("later_authors")),
+    ]
+
+
+def _everyday_lines(figures: dict[str, Any] | None) -> list[str]:
+    """Card lines for the dev half of the everyday Italian (reviews, dialogue, social)."""
+    return [
+        f"- Everyday Italian, {genre} (dev half, {m['texts']} texts, written by people outside "
+        f"the training): sentiment macro-F1 **{m['sentiment_macro_f1']}**; flagged threatened "
+        f"{m['threatened_rate']:.1%}; uncertain {m['uncertain_share']:.1%}."
+        for genre, m in (figures or {}).items()
     ]
 
 

@@ -3,7 +3,7 @@
 - **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
   every label known. The domain. Later authors' statements (`statements_NAME_it.jsonl`), split
   the same way into `train_NAME.jsonl` / `dev_NAME.jsonl`: `extra` (the issue's hard patterns),
-  `third` to `tenth` (every theme, each in its own voice, by authors who opened neither the
+  `third` to `twelfth` (every theme, each in its own voice, by authors who opened neither the
   other files nor the model).
 - **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
   emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
@@ -12,6 +12,13 @@
 - **Benign Italian** (`models/training/benign_it.jsonl`, written by
   `scripts/benign_sentences.py` from Debian's Italian documentation and fortunes): ordinary
   sentences in which nobody is threatened, negatives for every theme, sentiment neutral.
+- **Everyday Italian** (`models/training/everyday_it.jsonl`, written by `scripts/everyday.py`
+  from independent authors' files): product and service reviews with their stars, turns of
+  diet-coaching conversations and social-media comments, each with its sentiment. Nobody in them
+  is threatened by a collector, so they are negatives for the threat heads only (a hotel's
+  "personale gentile" says nothing about an agency's courtesy). A stand-in, written by people
+  outside the model's training, for the public review, dialogue and social corpora we cannot
+  reach here.
 
 Each corpus has a seeded split; `dev` rows are never trained on.
 """
@@ -41,6 +48,9 @@ SHIPPED_TRAINING = (TRAINING_DIR / "train.jsonl",) + tuple(
 )
 FEEL_IT_DEV_SHARE = 0.25
 FEEL_IT_SEED = "feel-it-2026"
+EVERYDAY = TRAINING_DIR / "everyday_it.jsonl"
+EVERYDAY_DEV_SHARE = 0.5
+EVERYDAY_SEED = "everyday-2026"
 Split = Literal["train", "dev"]
 
 
@@ -83,10 +93,15 @@ def later_author_devs(folder: Path = TRAINING_DIR) -> list[Path]:
     return sorted(folder.glob("dev_*.jsonl"))
 
 
+def hashed_split(key: str, seed: str, dev_share: float) -> Split:
+    """The fixed split of one row: a hash of its key, so adding rows never moves old ones."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return "dev" if digest[0] / 256 < dev_share else "train"
+
+
 def feel_it_split(tweet_id: str) -> Split:
-    """The fixed split of one tweet: a hash of its id, so adding rows never moves old ones."""
-    digest = hashlib.sha256(f"{FEEL_IT_SEED}:{tweet_id}".encode()).digest()
-    return "dev" if digest[0] / 256 < FEEL_IT_DEV_SHARE else "train"
+    """The fixed split of one FEEL-IT tweet, by its id."""
+    return hashed_split(tweet_id, FEEL_IT_SEED, FEEL_IT_DEV_SHARE)
 
 
 def feel_it(split: Split, path: Path = FEEL_IT) -> list[Example]:
@@ -121,6 +136,28 @@ def benign_sources(path: Path = BENIGN) -> list[str]:
     return list(dict.fromkeys(json.loads(line)["source"] for line in _lines(path)))
 
 
+def everyday(split: Split | None, path: Path = EVERYDAY, genre: str | None = None) -> list[Example]:
+    """Everyday Italian of one split (None: both) and optionally one genre, sentiment labelled.
+
+    A conversation's turns share one split (the key is its `group`), so no conversation is
+    both trained on and measured.
+    """
+    rows = [json.loads(line) for line in _lines(path)] if path.is_file() else []
+    return [
+        Example(row["id"], row["text"], row["sentiment"], frozenset(), known="threats")
+        for row in rows
+        if genre in (None, row["genre"])
+        and split in (None, hashed_split(row["group"], EVERYDAY_SEED, EVERYDAY_DEV_SHARE))
+    ]
+
+
+def everyday_genres(path: Path = EVERYDAY) -> list[str]:
+    """The genres of the everyday sample, in file order."""
+    if not path.is_file():
+        return []
+    return list(dict.fromkeys(json.loads(line)["genre"] for line in _lines(path)))
+
+
 def general_training() -> list[Example]:
-    """The training splits of FEEL-IT and the benign sentences."""
-    return feel_it("train") + benign("train")
+    """The training splits of FEEL-IT, the benign sentences and the everyday Italian."""
+    return feel_it("train") + benign("train") + everyday("train")

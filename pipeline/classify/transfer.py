@@ -5,6 +5,8 @@ Figures (all on dev splits, never trained on; see `pipeline/classify/corpora.py`
   theme, share labelled uncertain; `fortunes` is a source never seen in training;
 - FEEL-IT dev tweets: sentiment macro-F1 over its two classes, share called neutral, share of
   positive tweets called negative, false alarms on the joyful ones;
+- everyday Italian dev split, per genre (reviews, coaching dialogue, social comments): sentiment
+  macro-F1 over three classes, false alarms, share labelled uncertain;
 - evidence: share of evidence strings made of function words only;
 - later authors' interview statements (`dev_*.jsonl`): the usual in-domain figures per author.
 """
@@ -66,6 +68,33 @@ def feel_it_figures(classifier: HybridClassifier) -> tuple[dict[str, Any], list[
     }, labels
 
 
+def everyday_figures(
+    classifier: HybridClassifier, split: corpora.Split | None = "dev"
+) -> tuple[dict[str, Any], list[UtteranceLabel]]:
+    """Per genre of everyday Italian: sentiment macro-F1, false alarms, uncertain share."""
+    from sklearn.metrics import f1_score
+
+    out, every = {}, []
+    for genre in corpora.everyday_genres():
+        examples = corpora.everyday(split, genre=genre)
+        labels = classifier.classify_many([e.text for e in examples])
+        every += labels
+        actual = [e.sentiment for e in examples]
+        found = [label.sentiment for label in labels]
+        present = [s for s in ("positive", "neutral", "negative") if s in actual]
+        macro = f1_score(actual, found, labels=present, average="macro")
+        out[genre] = {
+            "texts": len(examples),
+            "sentiment_macro_f1": round(float(macro), 3),
+            "threatened_rate": share(label.threatened for label in labels),
+            "uncertain_share": share(label.uncertain is not None for label in labels),
+            "flagged_examples": [
+                e.text for e, label in zip(examples, labels, strict=True) if label.threatened
+            ][:5],
+        }
+    return out, every
+
+
 def function_words_only(classifier: HybridClassifier, labels: list[UtteranceLabel]) -> float:
     """Share of the labels' evidence strings in which no word is a content word."""
     evidence = [text for label in labels for texts in label.evidence.values() for text in texts]
@@ -91,11 +120,13 @@ def held_apart(classifier: HybridClassifier) -> dict[str, Any]:
     """Every figure above, for the model card and the benchmark."""
     benign, benign_labels = benign_rates(classifier)
     feel_it, feel_labels = feel_it_figures(classifier)
+    everyday, everyday_labels = everyday_figures(classifier)
     return {
         "benign": benign,
         "feel_it_dev": feel_it,
+        "everyday_dev": everyday,
         "later_authors": later_authors(classifier),
         "evidence_function_words_only": function_words_only(
-            classifier, benign_labels + feel_labels
+            classifier, benign_labels + feel_labels + everyday_labels
         ),
     }
