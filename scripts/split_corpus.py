@@ -2,7 +2,7 @@
 
     python scripts/split_corpus.py [--seed 13] [--dev-share 0.25]
     python scripts/split_corpus.py --corpus statements_extra_it.jsonl --suffix _extra --dev-share 0.3
-    (each later author alike: statements_third_it.jsonl --suffix _third, ... _twelfth)
+    (each later author alike: statements_third_it.jsonl --suffix _third, ... _fourteenth)
 
 Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it
 (or another corpus, written as `train{suffix}.jsonl` and `dev{suffix}.jsonl`).
@@ -52,21 +52,28 @@ def main() -> None:
         dev += group[:n_dev]
         train += group[n_dev:]
     # A line another corpus already holds out ("gentilissimi come no") must not be trained on.
-    held_out = _other_dev_texts(f"dev{args.suffix}.jsonl")
+    held_out = _other_texts("dev", f"dev{args.suffix}.jsonl")
     dropped = [r["id"] for r in train if plain_text(r["text"]) in held_out]
     train = [r for r in train if r["id"] not in dropped]
+    # And a line another corpus already trains on ("boh, normale") is no test of this one.
+    trained = _other_texts("train", f"train{args.suffix}.jsonl")
+    dropped_dev = [r["id"] for r in dev if plain_text(r["text"]) in trained]
+    dev = [r for r in dev if r["id"] not in dropped_dev]
     for name, part in (("train", train), ("dev", dev)):
         part.sort(key=lambda r: r["id"])
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part)
         (TRAINING / f"{name}{args.suffix}.jsonl").write_text(text, encoding="utf-8")
-    print(f"train {len(train)}, dev {len(dev)} (seed {args.seed}); dropped {dropped or 'none'}")  # noqa: T201
+    print(  # noqa: T201
+        f"train {len(train)}, dev {len(dev)} (seed {args.seed}); dropped from train "
+        f"{dropped or 'none'}, from dev {dropped_dev or 'none'}"
+    )
 
 
-def _other_dev_texts(own: str) -> set[str]:
-    """Texts of every other corpus's dev split, compared without case or punctuation."""
+def _other_texts(part: str, own: str) -> set[str]:
+    """Texts of every other corpus's `part` split ("dev", "train"), without case or punctuation."""
     return {
         plain_text(json.loads(line)["text"])
-        for path in TRAINING.glob("dev*.jsonl")
+        for path in TRAINING.glob(f"{part}*.jsonl")
         if path.name != own
         for line in path.read_text(encoding="utf-8").splitlines()
         if line.strip()

@@ -27,6 +27,8 @@ AUTHORS = (
     "_tenth",
     "_eleventh",
     "_twelfth",
+    "_thirteenth",
+    "_fourteenth",
 )  # statements after the first set
 
 
@@ -81,6 +83,52 @@ def test_a_plain_negation_still_cancels_the_threat(classifier, text):
 def test_a_denied_threat_is_not_counted_nor_left_uncertain(classifier, text):
     label = classifier.classify(text)
     assert not label.threatened and label.uncertain is None, label
+
+
+@pytest.mark.parametrize(
+    ("text", "theme"),
+    [
+        ("quello dell'agenzia di prima mi urlava addosso, questi invece sono educati", "AGGRESSION"),
+        ("la prima agenzia mi aveva detto che finivo in tribunale, questa no", "LEGAL_THREAT"),
+        ("una mia vicina mi aveva raccontato che a lei mandavano l'ufficiale giudiziario", "LEGAL_THREAT"),
+    ],
+)  # fmt: skip
+def test_another_agencys_or_another_customers_threat_is_set_aside(classifier, text, theme):
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert [c for c in analysis.cues if c.key == theme], analysis.cues
+    assert not analysis.live_cues(theme), analysis.cues
+
+
+def test_a_threat_to_hand_over_to_another_agency_still_counts(classifier):
+    text = "dovevo dire sì subito, altrimenti passavano la pratica a un'altra agenzia che urla"
+    assert classifier.matcher.analyze_many([text])[0].live_cues("AGGRESSION")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "una signora mi ha detto che era passato allo studio legale. niente minacce, solo fatti",
+        "mi ha parlato dell'avvocato, ma quale minaccia: era un'informazione",
+        "l'avvocato l'ha nominato appena, che minaccia e minaccia",
+    ],
+)
+def test_spoken_denials_speak_of_the_threat_words_before_them(classifier, text):
+    analysis = classifier.matcher.analyze_many([text])[0]
+    cues = [c for c in analysis.cues if c.key == "LEGAL_THREAT"]
+    assert cues and analysis.denied_until is not None, analysis
+    assert all(c.start < analysis.denied_until for c in cues)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "è l'ultima possibilità, mi ha detto",
+        "'ultimo avviso', ripeteva",
+        "o adesso o niente, signora",
+    ],
+)
+def test_ultimatums_are_pressure_cues(classifier, text):
+    assert classifier.matcher.analyze_many([text])[0].live_cues("UNDUE_PRESSURE")
 
 
 def test_a_contrast_denies_only_threats_and_only_where_no_threat_cue_stands(classifier):
@@ -142,6 +190,7 @@ def test_praise_with_a_threat_word_keeps_its_threat(classifier):
         "ho chiamato il mio avvocato e gli ho spiegato tutto",
         "mio cugino fa l'avvocato e mi ha detto di stare tranquillo",
         "se continuano così li denuncio io",
+        "gli ho detto che se mi richiamavano li denunciavo alla polizia postale",
         "domani vado dall'avvocato a farmi consigliare",
     ],
 )
@@ -276,9 +325,14 @@ def test_everyday_italian_is_split_by_conversation_and_half_dev():
     dev_ids = {e.id for e in dev}
     by_talk: dict[str, set[bool]] = {}
     for row in rows:
-        by_talk.setdefault(row["group"], set()).add(row["id"] in dev_ids)
+        by_talk.setdefault(row["group"], set()).add(
+            f"everyday-{row['genre']}-{row['id']}" in dev_ids
+        )
     assert all(len(sides) == 1 for sides in by_talk.values())  # a conversation on one side
     assert {e.id for e in train} <= {e.id for e in corpora.general_training()}
+    # the model card counts them by genre, as it counts the other corpora by source
+    kinds = {e.id.rsplit("-", 1)[0] for e in train}
+    assert kinds == {"everyday-review", "everyday-dialogue", "everyday-social"}
 
 
 def test_everyday_script_names_the_row_whose_stars_and_sentiment_disagree(tmp_path):

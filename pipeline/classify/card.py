@@ -82,7 +82,9 @@ def model_card(meta: dict[str, Any]) -> str:
         "- General Italian trained on (training splits only, `pipeline/classify/corpora.py`): "
         + (", ".join(f"{n} {kind}" for kind, n in training.get("general", {}).items()) or "none")
         + " (feel-it: tweets, sentiment only, joyful ones also negatives for the threat heads; "
-        "the others: benign sentences from Debian's Italian documentation, no theme).",
+        "everyday: reviews, coaching-dialogue turns and social comments by independent authors, "
+        "sentiment only, negatives for the threat heads; the others: benign sentences from "
+        "Debian's Italian documentation, no theme).",
         f"- Unfamiliar text: best cosine to {meta.get('n_centroids')} centroids "
         f"of the statements under {meta.get('ood_similarity')} (the {meta.get('ood_quantile', 0.02):.0%} quantile for new "
         "statements, measured across folds): no threat is reported on it, the label is "
@@ -127,17 +129,19 @@ def model_card(meta: dict[str, Any]) -> str:
         ]
     lines += _held_apart_lines(meta.get("held_apart"))
     lines += _reviews_section(meta.get("reviews"))
+    later = str(meta.get("sources", {}).get("train", "")).count("train_")  # one file an author
     lines += [
         "",
         "## Limits",
         "",
-        "The statements were written by the developers and by five later authors, each of whom "
+        f"The statements were written by the developers and by {later} later authors, each of whom "
         "saw neither the others' files nor the model (synthetic customer statements in spoken "
         "Italian, with negations, irony and ASR-style errors), so dev figures are an optimistic "
         "estimate for real customers: on an author never trained on, expect them lower. The "
-        "model has never seen: real customers' words, real telephone transcripts, product "
-        "reviews, dialogue outside debt collection, or any neutral social-media text (FEEL-IT "
-        "has no neutral class). Retrain with `ascolto train` on your own labelled lines.",
+        "model has never seen: real customers' words, real telephone transcripts, public "
+        "product reviews, recorded dialogue outside debt collection or public social-media text "
+        "(the everyday Italian above is written to order by independent authors). Retrain with "
+        "`ascolto train` on your own labelled lines.",
         "",
     ]
     return "\n".join(lines)

@@ -3,7 +3,7 @@
 - **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
   every label known. The domain. Later authors' statements (`statements_NAME_it.jsonl`), split
   the same way into `train_NAME.jsonl` / `dev_NAME.jsonl`: `extra` (the issue's hard patterns),
-  `third` to `twelfth` (every theme, each in its own voice, by authors who opened neither the
+  `third` to `fourteenth` (every theme, each in its own voice, by authors who opened neither the
   other files nor the model).
 - **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
   emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
@@ -144,7 +144,14 @@ def everyday(split: Split | None, path: Path = EVERYDAY, genre: str | None = Non
     """
     rows = [json.loads(line) for line in _lines(path)] if path.is_file() else []
     return [
-        Example(row["id"], row["text"], row["sentiment"], frozenset(), known="threats")
+        # "everyday-review-rv0003": the kind before the last dash, as for the other corpora
+        Example(
+            f"everyday-{row['genre']}-{row['id']}",
+            row["text"],
+            row["sentiment"],
+            frozenset(),
+            known="threats",
+        )
         for row in rows
         if genre in (None, row["genre"])
         and split in (None, hashed_split(row["group"], EVERYDAY_SEED, EVERYDAY_DEV_SHARE))
