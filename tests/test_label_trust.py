@@ -86,25 +86,6 @@ def test_a_denied_threat_is_not_counted_nor_left_uncertain(classifier, text):
 
 
 @pytest.mark.parametrize(
-    ("text", "theme"),
-    [
-        ("quello dell'agenzia di prima mi urlava addosso, questi invece sono educati", "AGGRESSION"),
-        ("la prima agenzia mi aveva detto che finivo in tribunale, questa no", "LEGAL_THREAT"),
-        ("una mia vicina mi aveva raccontato che a lei mandavano l'ufficiale giudiziario", "LEGAL_THREAT"),
-    ],
-)  # fmt: skip
-def test_another_agencys_or_another_customers_threat_is_set_aside(classifier, text, theme):
-    analysis = classifier.matcher.analyze_many([text])[0]
-    assert [c for c in analysis.cues if c.key == theme], analysis.cues
-    assert not analysis.live_cues(theme), analysis.cues
-
-
-def test_a_threat_to_hand_over_to_another_agency_still_counts(classifier):
-    text = "dovevo dire sì subito, altrimenti passavano la pratica a un'altra agenzia che urla"
-    assert classifier.matcher.analyze_many([text])[0].live_cues("AGGRESSION")
-
-
-@pytest.mark.parametrize(
     "text",
     [
         "una signora mi ha detto che era passato allo studio legale. niente minacce, solo fatti",
@@ -120,15 +101,17 @@ def test_spoken_denials_speak_of_the_threat_words_before_them(classifier, text):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "theme"),
     [
-        "è l'ultima possibilità, mi ha detto",
-        "'ultimo avviso', ripeteva",
-        "o adesso o niente, signora",
+        ("è l'ultima possibilità, mi ha detto", "UNDUE_PRESSURE"),
+        ("'ultimo avviso', ripeteva", "UNDUE_PRESSURE"),
+        ("o adesso o niente, signora", "UNDUE_PRESSURE"),
+        # handing over to a harsher agency is this agency's threat, not another's conduct
+        ("dovevo dire sì subito, sennò passavano tutto a un'altra agenzia che urla", "AGGRESSION"),
     ],
-)
-def test_ultimatums_are_pressure_cues(classifier, text):
-    assert classifier.matcher.analyze_many([text])[0].live_cues("UNDUE_PRESSURE")
+)  # fmt: skip
+def test_ultimatums_and_handovers_are_threat_cues(classifier, text, theme):
+    assert classifier.matcher.analyze_many([text])[0].live_cues(theme)
 
 
 def test_a_contrast_denies_only_threats_and_only_where_no_threat_cue_stands(classifier):
@@ -185,19 +168,24 @@ def test_praise_with_a_threat_word_keeps_its_threat(classifier):
 
 # -- the customer's own steps ---------------------------------------------------------------
 @pytest.mark.parametrize(
-    "text",
+    ("text", "theme"),
     [
-        "ho chiamato il mio avvocato e gli ho spiegato tutto",
-        "mio cugino fa l'avvocato e mi ha detto di stare tranquillo",
-        "se continuano così li denuncio io",
-        "gli ho detto che se mi richiamavano li denunciavo alla polizia postale",
-        "domani vado dall'avvocato a farmi consigliare",
+        ("ho chiamato il mio avvocato e gli ho spiegato tutto", "LEGAL_THREAT"),
+        ("mio cugino fa l'avvocato e mi ha detto di stare tranquillo", "LEGAL_THREAT"),
+        ("se continuano così li denuncio io", "LEGAL_THREAT"),
+        ("gli ho detto che se mi richiamavano li denunciavo alla polizia postale", "LEGAL_THREAT"),
+        ("domani vado dall'avvocato a farmi consigliare", "LEGAL_THREAT"),
+        # another agency's conduct, or another customer's, beside this contact
+        ("quello dell'agenzia di prima mi urlava addosso, questi invece sono educati", "AGGRESSION"),
+        ("la prima agenzia mi aveva detto che finivo in tribunale, questa no", "LEGAL_THREAT"),
+        ("una mia vicina mi aveva raccontato che a lei mandavano l'ufficiale giudiziario", "LEGAL_THREAT"),
     ],
-)
-def test_the_customers_own_lawyer_is_not_the_collectors_threat(classifier, text):
+)  # fmt: skip
+def test_a_threat_word_that_is_not_this_collectors_does_not_count(classifier, text, theme):
     analysis = classifier.matcher.analyze_many([text])[0]
-    assert analysis.cues and not analysis.live_cues("LEGAL_THREAT"), analysis.cues
-    assert "LEGAL_THREAT" not in classifier.classify(text).themes
+    assert [c for c in analysis.cues if c.key == theme], analysis.cues
+    assert not analysis.live_cues(theme), analysis.cues
+    assert theme not in classifier.classify(text).themes
 
 
 def test_a_threat_the_heads_read_beside_the_customers_own_step_goes_to_an_analyst(
@@ -370,14 +358,16 @@ def test_each_authors_split_holds_every_statement_once(suffix):
     dev = corpora.read_labelled(folder / f"dev{suffix}.jsonl")
     assert not {e.id for e in train} & {e.id for e in dev}
     missing = {e.id: e.text for e in statements}.keys() - {e.id for e in train + dev}
-    other_devs = {
+    elsewhere = {
         corpora.plain_text(e.text)
-        for path in corpora.later_author_devs() + [folder / "dev.jsonl"]
-        if path.name != f"dev{suffix}.jsonl"
+        for path in corpora.later_author_devs()
+        + list(corpora.SHIPPED_TRAINING)
+        + [folder / "dev.jsonl"]
+        if path.name not in (f"dev{suffix}.jsonl", f"train{suffix}.jsonl")
         for e in corpora.read_labelled(path)
     }
-    # the only statements left out are those another author's dev split already holds
-    assert all(corpora.plain_text(e.text) in other_devs for e in statements if e.id in missing), (
+    # the only statements left out are those another author's split already holds
+    assert all(corpora.plain_text(e.text) in elsewhere for e in statements if e.id in missing), (
         missing
     )
 
