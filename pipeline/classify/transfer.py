@@ -19,6 +19,7 @@ from typing import Any
 from pipeline.classify import corpora
 from pipeline.classify.classifier import HybridClassifier
 from pipeline.classify.cues import is_content
+from pipeline.classify.evaluate import Example
 from pipeline.records import UtteranceLabel
 
 
@@ -26,6 +27,17 @@ def share(flags: Iterable[bool]) -> float:
     """Share of True among flags, to 4 decimals (0.0 when there are none)."""
     values = list(flags)
     return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def _alarms(examples: list[Example], labels: list[UtteranceLabel]) -> dict[str, Any]:
+    """False alarms on text where nobody is threatened: the share, uncertain share, examples."""
+    return {
+        "threatened_rate": share(label.threatened for label in labels),
+        "uncertain_share": share(label.uncertain is not None for label in labels),
+        "flagged_examples": [
+            e.text for e, label in zip(examples, labels, strict=True) if label.threatened
+        ][:5],
+    }
 
 
 def benign_rates(classifier: HybridClassifier) -> tuple[dict[str, Any], list[UtteranceLabel]]:
@@ -37,13 +49,8 @@ def benign_rates(classifier: HybridClassifier) -> tuple[dict[str, Any], list[Utt
         every += labels
         out[source] = {
             "sentences": len(examples),
-            "threatened_rate": share(label.threatened for label in labels),
             "any_theme_rate": share(bool(label.themes) for label in labels),
-            "uncertain_share": share(label.uncertain is not None for label in labels),
-            "flagged_examples": [
-                e.text for e, label in zip(examples, labels, strict=True) if label.threatened
-            ][:5],
-        }
+        } | _alarms(examples, labels)
     return out, every
 
 
@@ -86,12 +93,7 @@ def everyday_figures(
         out[genre] = {
             "texts": len(examples),
             "sentiment_macro_f1": round(float(macro), 3),
-            "threatened_rate": share(label.threatened for label in labels),
-            "uncertain_share": share(label.uncertain is not None for label in labels),
-            "flagged_examples": [
-                e.text for e, label in zip(examples, labels, strict=True) if label.threatened
-            ][:5],
-        }
+        } | _alarms(examples, labels)
     return out, every
 
 
