@@ -45,8 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import resource
 import subprocess
@@ -60,6 +58,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import machine  # noqa: E402
 from pipeline.privacy.spoken import normalise_numbers  # noqa: E402
 
 DEMO = ROOT / "demo"
@@ -309,6 +308,13 @@ def _run_worker(name: str, sets_file: Path, threads: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _compute_types() -> list[str]:
+    """What CTranslate2 can run on this CPU (int8 speed depends on it)."""
+    import ctranslate2
+
+    return sorted(ctranslate2.get_supported_compute_types("cpu"))
+
+
 def main() -> None:
     """Run every configuration side by side and write the comparison as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -353,12 +359,7 @@ def main() -> None:
         "files": files,
         "left_out_tuned_on": args.skip,
         "threads": args.threads,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),
-        },
+        "machine": machine.describe(ctranslate2_cpu_compute_types=_compute_types()),
         "summary": summary(results),
         "results": results,
     }

@@ -7,6 +7,9 @@ Every set below is held apart from training (fixed seeded splits, `pipeline/clas
 - `domain_dev`: models/training/dev.jsonl, 377 interview statements by the team (same authors as
   the training split: an optimistic estimate for real customers);
 - `demo`: the demo script's customer lines with the labels they were written to express;
+- `domain_dev_NAME`: each later author's dev split (the rest of that author trained on);
+- `unseen_NAME`: every statement of an author held out whole (`models/heldout/`), whom no
+  classifier has read: the figure closest to the issue's held-out statements;
 - `benign`: the dev split of ordinary Italian sentences from Debian's Italian documentation and
   fortunes (scripts/benign_sentences.py), where nobody is threatened: per source, the share of
   sentences flagged "felt threatened" (false alarms) and of sentences labelled uncertain;
@@ -27,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import machine  # noqa: E402
 from pipeline.classify import corpora, transfer  # noqa: E402
 from pipeline.classify.classifier import HybridClassifier, make_classifier  # noqa: E402
 from pipeline.classify.evaluate import Example, evaluate  # noqa: E402
@@ -74,6 +77,9 @@ def measure(classifier: HybridClassifier) -> dict[str, Any]:
     # Statements by later authors, held apart the same way: dev_extra.jsonl, dev_third.jsonl...
     for extra in corpora.later_author_devs():
         sets[f"domain_{extra.stem}"] = corpora.read_labelled(extra)
+    # Whole authors never split nor trained on: statements_fifteenth_it.jsonl -> unseen_fifteenth
+    for author in corpora.heldout_authors():
+        sets[f"unseen_{author.stem.split('_')[1]}"] = corpora.read_labelled(author)
     results: dict[str, Any] = {"classifier": classifier.method}
     every: list[UtteranceLabel] = []
     for name, examples in sets.items():
@@ -119,6 +125,13 @@ def _print(results: dict[str, Any]) -> None:
             f"{m['threatened_rate']:.1%} of {m['texts']}\n"
             for genre, m in results["everyday_dev"].items()
         )
+        + "".join(
+            f"  {name}: sentiment macro-F1 {m['sentiment_macro_f1']}, threatened F1 "
+            f"{m['threatened']['f1']} (P {m['threatened']['precision']}, R "
+            f"{m['threatened']['recall']}), theme micro-F1 {m['theme_micro_f1']}\n"
+            for name, m in results.items()
+            if name.startswith("unseen_")
+        )
         + f"  evidence of function words only: "
         f"{results['evidence']['function_words_only_share']:.1%}\n"
         f"  speed: {results['speed']['utterances_per_s']} utterances/s "
@@ -146,16 +159,7 @@ def main() -> None:
         rules = settings.classify.model_copy(update={"method": "rules"})
         variants["rules"] = make_classifier(settings.model_copy(update={"classify": rules}))
     results: dict[str, Any] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "embed_threads": settings.embed.threads,
-            "python": platform.python_version(),
-            "openblas_env": {
-                k: os.environ[k]
-                for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                if k in os.environ
-            },
-        },
+        "machine": machine.describe(embed_threads=settings.embed.threads),
     }
     for name, classifier in variants.items():
         results[name] = measure(classifier)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import machine  # noqa: E402
 from pipeline.classify import corpora  # noqa: E402
 from pipeline.classify.evaluate import Example  # noqa: E402
 from pipeline.classify.taxonomy import load_taxonomy  # noqa: E402
@@ -113,10 +113,7 @@ def main() -> None:
     sets = _sets()
     results: dict[str, Any] = {
         "texts": {name: len(examples) for name, examples in sets.items()},
-        "cpus": os.cpu_count(),
-        "openblas_env": {
-            k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ
-        },
+        "machine": machine.describe(),
     }
     cache: dict[str, dict[str, np.ndarray]] = {}
     for backend in BACKENDS:

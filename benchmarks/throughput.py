@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import machine  # noqa: E402
+
 ASCOLTO = [sys.executable, "-m", "ascolto.cli"]
 ASR_IN_RUN = "asr_within_transcribe"  # seconds inside the transcriber, model loading apart
 
@@ -214,9 +217,9 @@ def main() -> None:
     cold = rows[0]["wall_s"]
     in_run = rows[0]["stage_timings_s"][ASR_IN_RUN]
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 2**30:.0f} GiB, no GPU, Python {platform.python_version()}",
-        "openblas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")},
+        "machine": machine.describe(
+            memory_gib=round(psutil.virtual_memory().total / 2**30), gpu=False
+        ),
         # once per machine, before a first run; not in the scenarios
         "prefect_database_creation_s": database_s,
         "scenarios": rows,

@@ -30,6 +30,7 @@ AUTHORS = (
     "_thirteenth",
     "_fourteenth",
 )  # statements after the first set
+HELDOUT_AUTHORS = ("_fifteenth", "_sixteenth")  # whole sets, never split nor trained on
 
 
 @pytest.fixture(scope="module")
@@ -348,6 +349,25 @@ def test_every_authors_statements_are_split_once_and_dev_is_never_trained_on():
         dev = corpora.read_labelled(corpora.TRAINING_DIR / f"dev{suffix}.jsonl")
         assert dev and not {e.id for e in dev} & trained_ids, suffix
         assert not {corpora.plain_text(e.text) for e in dev} & trained_texts, suffix
+
+
+def test_held_out_authors_are_in_no_training_or_dev_file():
+    heldout = corpora.heldout_authors()
+    assert [p.stem for p in heldout] == [f"statements{s}_it" for s in HELDOUT_AUTHORS]
+    split = [
+        e
+        for path in (
+            *corpora.TRAINING_DIR.glob("train*.jsonl"),
+            *corpora.TRAINING_DIR.glob("dev*.jsonl"),
+        )
+        for e in corpora.read_labelled(path)
+    ]
+    seen_ids, seen_texts = {e.id for e in split}, {corpora.plain_text(e.text) for e in split}
+    for path in heldout:
+        statements = corpora.read_labelled(path)
+        assert len(statements) >= 300, path.name
+        assert not {e.id for e in statements} & seen_ids, path.name
+        assert not {corpora.plain_text(e.text) for e in statements} & seen_texts, path.name
 
 
 @pytest.mark.parametrize("suffix", ["", *AUTHORS])

@@ -21,6 +21,11 @@
   reach here.
 
 Each corpus has a seeded split; `dev` rows are never trained on.
+
+- **Held-out authors** (`models/heldout/statements_NAME_it.jsonl`): whole sets by later authors
+  that are never split and never trained on, so a classifier can always be measured on voices it
+  has never read, as the issue's held-out statements will be. A test checks that none of their
+  texts is in any training or dev file.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from pipeline.classify.evaluate import Example
 from pipeline.errors import AscoltoError
 
 TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
+HELDOUT_DIR = TRAINING_DIR.parent / "heldout"
 FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
 BENIGN = TRAINING_DIR / "benign_it.jsonl"
 # The interview statements the shipped heads are trained on (the dev files are never in here).
@@ -86,6 +92,11 @@ def _lines(path: Path) -> Iterable[str]:
 def plain_text(text: str) -> str:
     """Lower case, punctuation dropped, spaces collapsed: how two lines are compared for repeats."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def heldout_authors(folder: Path = HELDOUT_DIR) -> list[Path]:
+    """Whole statement sets never trained on (`models/heldout/statements_NAME_it.jsonl`)."""
+    return sorted(folder.glob("statements_*_it.jsonl"))
 
 
 def later_author_devs(folder: Path = TRAINING_DIR) -> list[Path]:
