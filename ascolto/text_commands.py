@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ascolto.shared import ConfigOpt, JsonlIn, JsonlOut, choice
-from pipeline.records import AsrBackend, ComputeType
+from pipeline.records import AsrBackend, ComputeType, FoldsBy
 
 if TYPE_CHECKING:
     from pipeline.classify.classifier import HybridClassifier
@@ -117,7 +117,13 @@ def _labelled(path: Path) -> list[Example]:
             problems.append((number, f"sentiment must be one of {SENTIMENTS} and themes a list"))
             continue
         examples.append(
-            Example(str(r.get("id", number)), r["text"], r["sentiment"], frozenset(themes))
+            Example(
+                str(r.get("id", number)),
+                r["text"],
+                r["sentiment"],
+                frozenset(themes),
+                source=path.stem,
+            )
         )
     _warn_skipped(path, problems)
     if not examples:
@@ -198,6 +204,15 @@ def train(
     review_weight: Annotated[
         int, typer.Option(min=1, max=50, help="each review counts as this many statements")
     ] = 1,
+    folds_by: Annotated[
+        FoldsBy,
+        typer.Option(
+            "--folds-by",
+            parser=choice(FoldsBy),
+            help="cross-validation folds: statements dealt at random, or each training file "
+            "(one author) kept in one fold",
+        ),
+    ] = "statement",
     config: ConfigOpt = None,
 ) -> None:
     """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md.
@@ -234,7 +249,8 @@ def train(
     else:
         result = train_and_save(train_examples, dev_examples, load_taxonomy(settings.themes_file),
                                 embedder, settings.embed, settings.classify, folder, seed=seed,
-                                sources=sources, general=general_examples)  # fmt: skip
+                                sources=sources, general=general_examples,
+                                folds_by=folds_by)  # fmt: skip
     typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
     if result.get("dev"):
         typer.echo("dev: " + _metrics_line(result["dev"]))

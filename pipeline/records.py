@@ -15,6 +15,7 @@ Language = Literal["it", "en"]
 ExportFormat = Literal["csv", "parquet"]
 AsrBackend = Literal["faster-whisper", "openai-whisper"]
 ComputeType = Literal["auto", "int8", "int8_float32", "int8_float16", "float16", "float32"]
+FoldsBy = Literal["statement", "source"]  # how training's cross-validation folds are cut
 # Personal-data types the redactor removes (placeholders `[CF]`, `[NOME]`...), most specific first.
 PiiType = Literal[
     "CF", "PIVA", "IBAN", "TELEFONO", "CARTA", "EMAIL", "POD", "PDR", "DATA_NASCITA", "INDIRIZZO",

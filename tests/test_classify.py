@@ -302,6 +302,49 @@ def test_tampered_or_missing_heads_are_refused_with_the_fix(tiny_heads, tmp_path
         load_heads(tmp_path / "nowhere")
 
 
+def test_cross_validation_folds_hold_whole_authors():
+    from pipeline.classify.train import FOLDS, _folds
+
+    sizes = {"team": 40, "a": 12, "b": 11, "c": 10, "d": 9, "e": 8, "f": 7}
+    examples = [
+        Example(f"{name}{i}", "testo", "neutral", frozenset(), source=name)
+        for name, size in sizes.items()
+        for i in range(size)
+    ]
+    folds, folded_by = _folds(examples, n_general=23, seed=13, by="source")
+    assert folded_by == "source"
+    by_author: dict[str, set[int]] = {}
+    for example, fold in zip(examples, folds, strict=False):
+        by_author.setdefault(example.source, set()).add(fold)
+    assert all(len(f) == 1 for f in by_author.values()), by_author  # never split across folds
+    assert {fold for f in by_author.values() for fold in f} == set(range(FOLDS))
+    assert by_author["team"] == {0} and sum(folds[: sizes["team"]]) == 0
+    general = folds[len(examples) :]
+    assert len(general) == 23 and max(general.count(k) for k in range(FOLDS)) <= 5
+
+
+def test_statements_remember_the_file_they_came_from(tmp_path):
+    from pipeline.classify.corpora import read_labelled
+
+    path = tmp_path / "train_someone.jsonl"
+    path.write_text('{"id": "a1", "text": "tutto bene", "sentiment": "positive", "themes": []}\n')
+    assert [e.source for e in read_labelled(path)] == ["train_someone"]
+
+
+def test_folds_by_statement_by_default_or_with_too_few_authors():
+    from pipeline.classify.train import FOLDS, _folds
+
+    one = [Example(str(i), "testo", "neutral", frozenset(), source="one") for i in range(12)]
+    folds, folded_by = _folds(one, n_general=0, seed=13, by="source")
+    assert folded_by == "statement"
+    assert sorted(folds) == sorted(i % FOLDS for i in range(12))
+    many = [Example(str(i), "testo", "neutral", frozenset(), source=str(i)) for i in range(12)]
+    assert _folds(many, 0, 13, by="statement") == (
+        folds,
+        "statement",
+    )  # the default ignores sources
+
+
 def test_training_refuses_labels_outside_the_taxonomy():
     from pipeline.classify.train import train_heads
 

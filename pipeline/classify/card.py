@@ -92,7 +92,8 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- Embeddings: {meta['embedder_id']} (x{meta['emb_scale']}); hashed lemma n-grams "
         f"({meta['n_hash']} columns, negation-marked); cue features from themes.yaml.",
         f"- Heads: logistic regression, theme C={meta['theme_C']}, sentiment "
-        f"C={meta['sentiment_C']}, chosen by {meta.get('folds', 5)}-fold cross-validation on the training split; "
+        f"C={meta['sentiment_C']}, chosen by {meta.get('folds', 5)}-fold cross-validation on the training split "
+        f"({_folded_by(meta)}); "
         "Platt-calibrated theme probabilities with F1-best thresholds; sentiment stacked on the "
         f"theme probabilities by polarity (C={meta['stack_C']}).",
         f"- Libraries: {', '.join(f'{k} {v}' for k, v in meta['libraries'].items())}.",
@@ -173,3 +174,10 @@ def _reviews_section(reviews: dict[str, Any] | None) -> list[str]:
         line("before, the classifier configured at training time", reviews["before"]),
         line("after, these heads", reviews["after"]),
     ]
+
+
+def _folded_by(meta: dict[str, Any]) -> str:
+    """How the cross-validation folds were cut, in words."""
+    if meta.get("folded_by") == "source":
+        return "each author's statements in one fold, so settings are chosen for unread writers"
+    return "statements dealt out at random"

@@ -71,7 +71,13 @@ def read_labelled(path: Path) -> list[Example]:
         try:
             row = json.loads(line)
             examples.append(
-                Example(row["id"], row["text"], row["sentiment"], frozenset(row["themes"]))
+                Example(
+                    row["id"],
+                    row["text"],
+                    row["sentiment"],
+                    frozenset(row["themes"]),
+                    source=path.stem,
+                )
             )
         except (ValueError, KeyError, TypeError) as error:
             raise CorpusError(

@@ -24,6 +24,8 @@ class Example:
 
     `known` says which theme labels are known: "all" (interview statements, benign sentences),
     "threats" (only that no threat theme applies: a joyful tweet) or "none" (sentiment only).
+    `source` names who wrote it (the file it came from): training keeps one source's statements
+    in one cross-validation fold, so what it tunes on is a writer it has not read.
     """
 
     id: str
@@ -31,6 +33,7 @@ class Example:
     sentiment: str
     themes: frozenset[str]
     known: Literal["all", "threats", "none"] = "all"
+    source: str = ""
 
 
 def _scores(actual: Any, predicted: Any, labels: list[Any]) -> list[dict[str, float | int | None]]:

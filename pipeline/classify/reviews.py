@@ -40,6 +40,7 @@ def review_examples(data_dir: Path) -> list[Example]:
             str(r.text),
             str(r.sentiment),
             frozenset(r.themes),
+            source="reviews",
         )  # fmt: skip
         for r in frame.itertuples(index=False)
     ]
