@@ -24,8 +24,8 @@ class Example:
 
     `known` says which theme labels are known: "all" (interview statements, benign sentences),
     "threats" (only that no threat theme applies: a joyful tweet) or "none" (sentiment only).
-    `source` names who wrote it (the file it came from): training keeps one source's statements
-    in one cross-validation fold, so what it tunes on is a writer it has not read.
+    `source` names who wrote it (the file it came from): `ascolto train --folds-by source` keeps
+    one source's statements in one cross-validation fold.
     """
 
     id: str

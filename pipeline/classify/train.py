@@ -223,7 +223,8 @@ def _folds(
     rng = random.Random(seed)
     sizes = Counter(e.source for e in examples)
     if by == "statement" or len(sizes) < FOLDS:
-        return _dealt(len(examples), rng) + _dealt(n_general, rng), "statement"
+        # All rows dealt in one shuffle: the folds the shipped heads were trained with.
+        return _dealt(len(examples) + n_general, rng), "statement"
     load = [0] * FOLDS
     fold_of: dict[str, int] = {}
     for source in sorted(sizes, key=lambda s: (-sizes[s], s)):
