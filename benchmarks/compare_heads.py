@@ -2,11 +2,14 @@
 
     python benchmarks/compare_heads.py --heads models/classifier /tmp/other \\
         --files models/heldout/statements_fifteenth_it.jsonl ... --out benchmarks/results/X.json
+        [--unbacked-threat-score 0 0.5 0.7]
 
 For each folder: how its folds were cut, the C values cross-validation chose, its out-of-fold
 figures, and per file sentiment macro-F1, "felt threatened" F1 / precision / recall and theme
 micro-F1 (`ascolto evaluate`'s figures). Used to decide between two ways of training on the
-same data, e.g. `ascolto train --folds-by source` against the default.
+same data, e.g. `ascolto train --folds-by source` against the default. With
+`--unbacked-threat-score`, each folder is also scored at each value of
+`classify.unbacked_threat_score` (the head score a threat needs when the line has no threat word).
 """
 
 from __future__ import annotations
@@ -29,18 +32,21 @@ from pipeline.config import load_settings  # noqa: E402
 from pipeline.embed import make_embedder  # noqa: E402
 
 
-def score(folder: Path, files: list[Path], settings: Any) -> dict[str, Any]:
-    """One head folder's settings and its figures on each file."""
+def score(
+    folder: Path, files: list[Path], settings: Any, unbacked: float | None = None
+) -> dict[str, Any]:
+    """One head folder's settings and its figures on each file (at one unbacked-threat score)."""
     heads = load_heads(folder)
     meta = heads.meta
+    config = settings.classify
+    if unbacked is not None:
+        config = config.model_copy(update={"unbacked_threat_score": unbacked})
     classifier = HybridClassifier(
-        load_taxonomy(settings.themes_file),
-        settings.classify,
-        heads,
-        make_embedder(heads.embed_config),
+        load_taxonomy(settings.themes_file), config, heads, make_embedder(heads.embed_config)
     )
     row: dict[str, Any] = {
         "method": classifier.method,
+        "unbacked_threat_score": config.unbacked_threat_score,
         "folded_by": meta.get("folded_by", "statement"),
         "theme_C": meta["theme_C"],
         "sentiment_C": meta["sentiment_C"],
@@ -63,9 +69,20 @@ def main() -> None:
     parser.add_argument("--heads", type=Path, nargs="+", required=True)
     parser.add_argument("--files", type=Path, nargs="+", required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--unbacked-threat-score",
+        type=float,
+        nargs="+",
+        help="classify.unbacked_threat_score values",
+    )
     args = parser.parse_args()
     settings = load_settings()
-    results = {str(folder): score(folder, args.files, settings) for folder in args.heads}
+    results = {}
+    for folder in args.heads:
+        if not args.unbacked_threat_score:
+            results[str(folder)] = score(folder, args.files, settings)
+        for value in args.unbacked_threat_score or []:
+            results[f"{folder} @ {value}"] = score(folder, args.files, settings, value)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)  # noqa: T201

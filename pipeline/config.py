@@ -157,6 +157,13 @@ class ClassifyConfig(_Strict):
     max_chars: int = Field(
         5000, ge=100, description="longer texts are classified on their first max_chars characters"
     )
+    unbacked_threat_score: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="a threat with no threat word in the line is counted only from this head "
+        "score up; below it the line goes to an analyst as uncertain",
+    )
 
 
 class TopicsConfig(_Strict):

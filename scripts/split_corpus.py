@@ -2,7 +2,7 @@
 
     python scripts/split_corpus.py [--seed 13] [--dev-share 0.25]
     python scripts/split_corpus.py --corpus statements_extra_it.jsonl --suffix _extra --dev-share 0.3
-    (each later author alike: statements_third_it.jsonl --suffix _third, ... _fourteenth)
+    (each later author alike: statements_third_it.jsonl --suffix _third, ... _fourteenth, _seventeenth)
 
 Reads `models/training/statements_it.jsonl` and writes `train.jsonl` and `dev.jsonl` beside it
 (or another corpus, written as `train{suffix}.jsonl` and `dev{suffix}.jsonl`).

@@ -29,11 +29,13 @@ AUTHORS = (
     "_twelfth",
     "_thirteenth",
     "_fourteenth",
+    "_seventeenth",
 )  # statements after the first set
 HELDOUT_AUTHORS = (
     "_fifteenth",
     "_nineteenth",
     "_sixteenth",
+    "_twentieth",
 )  # whole sets, never split nor trained on
 
 
@@ -83,6 +85,10 @@ def test_a_plain_negation_still_cancels_the_threat(classifier, text):
         "mi ha spiegato che se non pagavo passava al legale, però detto senza minacce",
         "dopo sessanta giorni scattava il legale, me l'ha detto onesto, non minaccioso",
         "nessuna pressione, mi ha lasciato tutto il tempo che volevo",
+        "mi ha detto che se non pagavo c'era l'avvocato. nessuno ha minacciato nessuno, eh",
+        "minacciosi no, un po' freddi sì",
+        "mi ha parlato dell'ingiunzione perché gliel'ho chiesto io, non la considero una minaccia",
+        "se non pagavo passava al legale, ma me l'ha detto senza cattiveria",
     ],
 )
 def test_a_denied_threat_is_not_counted_nor_left_uncertain(classifier, text):
@@ -164,6 +170,35 @@ def test_a_threat_the_heads_read_into_praise_goes_to_an_analyst(classifier, monk
     label = classifier.classify(text)
     assert label.sentiment == "positive" and not label.threatened, label
     assert label.uncertain == "threat seen by the model without words that carry it"
+
+
+def _heads_reading(classifier, theme: str, score: float):
+    predict = classifier.heads.predict
+
+    def heads_read(analyses, embeddings):
+        found = predict(analyses, embeddings)
+        return [(sentiment, {**scores, theme: score}) for sentiment, scores in found]
+
+    return heads_read
+
+
+def test_a_doubtful_threat_without_threat_words_goes_to_an_analyst_above_the_set_score(
+    classifier, monkeypatch
+):
+    text = "Gli ho detto che sono invalida. Lui: e quindi? Ho attaccato."
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert not any(analysis.live_cues(c) for c in classifier.taxonomy.threatened)
+    monkeypatch.setattr(classifier.heads, "predict", _heads_reading(classifier, "AGGRESSION", 0.6))
+    assert classifier.config.unbacked_threat_score == 0  # shipped: off (README, measured)
+    assert classifier.classify(text).threatened
+    strict = classifier.config.model_copy(update={"unbacked_threat_score": 0.7})
+    monkeypatch.setattr(classifier, "config", strict)
+    label = classifier.classify(text)
+    assert not label.threatened, label
+    assert label.uncertain == "threat seen by the model without words that carry it"
+    # a threat word in the line: the score bar does not apply
+    worded = "Gli ho detto che sono invalida e lui mi ha urlato contro."
+    assert classifier.classify(worded).threatened
 
 
 def test_praise_with_a_threat_word_keeps_its_threat(classifier):

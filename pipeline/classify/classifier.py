@@ -126,7 +126,7 @@ class HybridClassifier:
             for c in found - denied
             if evidence[c]
             and (familiar or (analysis.live_cues(c) and c not in self.taxonomy.threatened))
-            and not self._unbacked_threat(analysis, c, sentiment)
+            and not self._unbacked_threat(analysis, c, sentiment, scores[c])
         }
         uncertain = _uncertainty(found - kept - denied, kept, analysis, self.taxonomy, familiar)
         themes = [c for c in self.taxonomy.codes if c in kept]
@@ -165,20 +165,28 @@ class HybridClassifier:
             found.add(likeliest)
             scores[likeliest] = pooled
 
-    def _unbacked_threat(self, analysis: Analysis, code: str, sentiment: dict[str, float]) -> bool:
-        """A threat only the heads see, where the line itself argues against one.
+    def _unbacked_threat(
+        self, analysis: Analysis, code: str, sentiment: dict[str, float], score: float
+    ) -> bool:
+        """A threat only the heads see, where the line itself argues against one or they doubt it.
 
         With no threat word anywhere, a threat the heads read into praise ("un ragazzo a modo,
         mi ha pure chiesto scusa") or next to the customer's own step ("domani vado
-        dall'avvocato a farmi consigliare") is their own invention: it goes to an analyst
-        (uncertain) instead of the count. A line with a threat word keeps its threat, however
-        warm the rest ("mi ha urlato contro, poi si è scusato ed è stato gentilissimo").
+        dall'avvocato a farmi consigliare") is their own invention, and so is one they score
+        under `classify.unbacked_threat_score` (a rude "e quindi?" to a disabled customer is
+        ignored hardship, not a threat): it goes to an analyst (uncertain) instead of the
+        count. A line with a threat word keeps its threat, however warm the rest ("mi ha urlato
+        contro, poi si è scusato ed è stato gentilissimo").
         """
         if code not in self.taxonomy.threatened:
             return False
         if any(analysis.live_cues(c) for c in self.taxonomy.threatened):
             return False
-        return analysis.own_step or max(sentiment, key=sentiment.__getitem__) == "positive"
+        return (
+            analysis.own_step
+            or max(sentiment, key=sentiment.__getitem__) == "positive"
+            or score < self.config.unbacked_threat_score
+        )
 
     def _denied(self, analysis: Analysis, code: str) -> bool:
         """A threat theme the customer denies: none of its live cues stands after the denial."""

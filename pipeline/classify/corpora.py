@@ -3,8 +3,8 @@
 - **Interview statements** (`models/training/train.jsonl`, `dev.jsonl`): written by the team,
   every label known. The domain. Later authors' statements (`statements_NAME_it.jsonl`), split
   the same way into `train_NAME.jsonl` / `dev_NAME.jsonl`: `extra` (the issue's hard patterns),
-  `third` to `fourteenth` (every theme, each in its own voice, by authors who opened neither the
-  other files nor the model).
+  `third` to `fourteenth` and `seventeenth` (every theme, each in its own voice, by authors who
+  opened neither the other files nor the model).
 - **FEEL-IT** (`models/training/feel_it/`, MIT): 2,037 Italian tweets by the public with an
   emotion; joy -> positive, anger / fear / sadness -> negative, no neutral. Teaches sentiment
   that transfers beyond our own sentences. Its themes are unknown, except that a joyful tweet
