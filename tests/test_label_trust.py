@@ -182,7 +182,7 @@ def _heads_reading(classifier, theme: str, score: float):
     return heads_read
 
 
-def test_a_doubtful_threat_without_threat_words_goes_to_an_analyst_above_the_set_score(
+def test_a_doubtful_threat_without_threat_words_goes_to_an_analyst_under_the_set_score(
     classifier, monkeypatch
 ):
     text = "Gli ho detto che sono invalida. Lui: e quindi? Ho attaccato."
