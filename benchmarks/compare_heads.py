@@ -79,10 +79,9 @@ def main() -> None:
     settings = load_settings()
     results = {}
     for folder in args.heads:
-        if not args.unbacked_threat_score:
-            results[str(folder)] = score(folder, args.files, settings)
-        for value in args.unbacked_threat_score or []:
-            results[f"{folder} @ {value}"] = score(folder, args.files, settings, value)
+        for value in args.unbacked_threat_score or [None]:
+            key = str(folder) if value is None else f"{folder} @ {value}"
+            results[key] = score(folder, args.files, settings, value)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)  # noqa: T201

@@ -155,24 +155,8 @@ def test_a_denial_followed_by_a_but_denies_nothing(classifier):
     assert plain.denied_until is not None
 
 
-# -- a threat only the heads see, in praise ---------------------------------------------------
-def test_a_threat_the_heads_read_into_praise_goes_to_an_analyst(classifier, monkeypatch):
-    text = "Un ragazzo a modo, mi ha pure chiesto scusa per il disturbo all'inizio."
-    analysis = classifier.matcher.analyze_many([text])[0]
-    assert not any(analysis.live_cues(c) for c in classifier.taxonomy.threatened)
-    predict = classifier.heads.predict
-
-    def heads_see_aggression(analyses, embeddings):  # what the heads once read in this line
-        found = predict(analyses, embeddings)
-        return [(sentiment, {**scores, "AGGRESSION": 0.99}) for sentiment, scores in found]
-
-    monkeypatch.setattr(classifier.heads, "predict", heads_see_aggression)
-    label = classifier.classify(text)
-    assert label.sentiment == "positive" and not label.threatened, label
-    assert label.uncertain == "threat seen by the model without words that carry it"
-
-
 def _heads_reading(classifier, theme: str, score: float):
+    """The heads' own predictions, with `theme` forced to `score` (what they once read)."""
     predict = classifier.heads.predict
 
     def heads_read(analyses, embeddings):
@@ -180,6 +164,17 @@ def _heads_reading(classifier, theme: str, score: float):
         return [(sentiment, {**scores, theme: score}) for sentiment, scores in found]
 
     return heads_read
+
+
+# -- a threat only the heads see, in praise ---------------------------------------------------
+def test_a_threat_the_heads_read_into_praise_goes_to_an_analyst(classifier, monkeypatch):
+    text = "Un ragazzo a modo, mi ha pure chiesto scusa per il disturbo all'inizio."
+    analysis = classifier.matcher.analyze_many([text])[0]
+    assert not any(analysis.live_cues(c) for c in classifier.taxonomy.threatened)
+    monkeypatch.setattr(classifier.heads, "predict", _heads_reading(classifier, "AGGRESSION", 0.99))
+    label = classifier.classify(text)
+    assert label.sentiment == "positive" and not label.threatened, label
+    assert label.uncertain == "threat seen by the model without words that carry it"
 
 
 def test_a_doubtful_threat_without_threat_words_goes_to_an_analyst_under_the_set_score(
@@ -234,13 +229,10 @@ def test_a_threat_the_heads_read_beside_the_customers_own_step_goes_to_an_analys
     text = "domani vado dall'avvocato a farmi consigliare"
     analysis = classifier.matcher.analyze_many([text])[0]
     assert analysis.own_step and analysis.cues and not analysis.live_cues("LEGAL_THREAT")
-    predict = classifier.heads.predict
-
-    def heads_see_a_deadline(analyses, embeddings):  # "domani" once read as a threat
-        found = predict(analyses, embeddings)
-        return [(sentiment, {**scores, "UNDUE_PRESSURE": 0.99}) for sentiment, scores in found]
-
-    monkeypatch.setattr(classifier.heads, "predict", heads_see_a_deadline)
+    # "domani" once read as a threat
+    monkeypatch.setattr(
+        classifier.heads, "predict", _heads_reading(classifier, "UNDUE_PRESSURE", 0.99)
+    )
     label = classifier.classify(text)
     assert not label.threatened and label.uncertain is not None, label
 
