@@ -11,7 +11,8 @@ looked at while choosing the VAD settings, so they are left out of the figures b
 Two sets from the same interviews:
 - `16k`: the demo file as shipped (48 kHz Opus), decoded to 16 kHz;
 - `8k-telephone`: band-passed to 300-3400 Hz (4th-order Butterworth), resampled to 8 kHz and
-  stored as G.711 mu-law WAV, what a phone line delivers. Both paths decode that file themselves.
+  stored as G.711 mu-law WAV, what a phone line delivers. Both paths decode that file themselves;
+  for a mono file ascolto's decoder gives the same 16-bit samples as faster-whisper's own.
 
 Configurations, each in its own process (so its peak memory is its own), same bundled Whisper
 base weights, beam 5, language it, `--threads` CPU threads:
@@ -33,7 +34,12 @@ Not run by default (name them in `--configs`):
 - telephone pre-filters tried on the product path, not in the product (none helped):
   `ascolto-level` (each file scaled to -20 dBFS RMS, gain at most +20 dB, peaks under 0.99) and
   `ascolto-preemphasis` (first-order pre-emphasis, 0.97);
-- `plain-fw-no-fallback`: plain faster-whisper at temperature 0 only, no fallback.
+- `plain-fw-no-fallback`: plain faster-whisper at temperature 0 only, no fallback;
+- the noise floor, plain faster-whisper on inputs a listener cannot tell apart:
+  `plain-fw-our-decode` (the samples of ascolto's decoder instead of faster-whisper's own) and
+  `plain-fw-dither-1`..`-3` (its own decoding plus noise of one 16-bit step, three seeds). The
+  summary's `plain_fw_variant_minus_plain_fw_by_file` scores each against plain faster-whisper
+  as `ascolto_minus_plain_fw_by_file` scores the product path.
 
 WER is corpus WER (jiwer) against the demo's source text, both sides lower-cased, punctuation
 dropped, number words as digits. Beside the product path's WER minus plain faster-whisper's
@@ -88,6 +94,8 @@ CONFIGS: dict[str, dict] = {
     "ascolto-level": {"path": "ascolto", "prefilter": "level"},
     "ascolto-preemphasis": {"path": "ascolto", "prefilter": "preemphasis"},
     "plain-fw-no-fallback": {"path": "plain-fw", "temperature": 0.0},
+    "plain-fw-our-decode": {"path": "plain-fw", "input": "ascolto-decode"},
+    **{f"plain-fw-dither-{k}": {"path": "plain-fw", "input": f"dither-{k}"} for k in (1, 2, 3)},
     "plain-openai": {"path": "plain-openai"},
 }
 DEFAULT_CONFIGS = "ascolto,ascolto-before,ascolto-prompt,plain-fw,plain-fw-vad,plain-openai"
@@ -275,8 +283,10 @@ def _transcribe_fn(name: str, threads: int):  # noqa: ANN202
             str(bundled_model_dir()), device="cpu", compute_type="int8", cpu_threads=threads
         )
 
+        source = _plain_input(options.pop("input", "path"))
+
         def plain_fw(audio: Path) -> str:
-            segments, _ = model.transcribe(str(audio), language="it", beam_size=5, **options)
+            segments, _ = model.transcribe(source(audio), language="it", beam_size=5, **options)
             return " ".join(s.text.strip() for s in segments)
 
         return "bundled:whisper-base (int8)", plain_fw
@@ -295,6 +305,30 @@ def _transcribe_fn(name: str, threads: int):  # noqa: ANN202
         return " ".join(str(s["text"]).strip() for s in result["segments"])
 
     return "bundled:whisper-base converted (float32)", plain_openai
+
+
+def _plain_input(kind: str):  # noqa: ANN202
+    """What plain faster-whisper is given: the path (its own decoder) or samples made here.
+
+    `ascolto-decode` is the product's decoder (float resampling; faster-whisper's own resamples
+    to 16-bit first). `dither-K` is faster-whisper's own decoding plus Gaussian noise of one
+    16-bit step (about -90 dBFS, inaudible), seed K: how far Whisper's words move when nothing
+    a listener could hear has changed, the noise floor for reading the rows' differences.
+    """
+    if kind == "path":
+        return str
+    if kind == "ascolto-decode":
+        from pipeline.asr.audio import decode
+
+        return lambda audio: decode(audio).mono()
+    seed = int(kind.removeprefix("dither-"))
+
+    def dithered(audio: Path) -> np.ndarray:
+        samples = _decode_16k(audio)
+        noise = np.random.default_rng(seed).normal(0.0, 1 / 32768, len(samples))
+        return (samples + noise).astype(np.float32)
+
+    return dithered
 
 
 def _decode_16k(audio: Path) -> np.ndarray:
@@ -455,15 +489,25 @@ def summary(results: dict, references: list[tuple[str, str]]) -> dict:
         out["wer_points_ascolto_minus_plain_fw"] = {
             s: round(100 * (ok["ascolto"][s]["wer"] - ok["plain-fw"][s]["wer"]), 2) for s in SETS
         }
-        out["ascolto_minus_plain_fw_by_file"] = {
-            s: paired_difference(
-                [words(text) for _, text in references],
-                [words(ok["ascolto"][s]["texts"][f]) for f, _ in references],
-                [words(ok["plain-fw"][s]["texts"][f]) for f, _ in references],
-            )
-            for s in SETS
+        out["ascolto_minus_plain_fw_by_file"] = _by_file(ok, "ascolto", references)
+    variants = [n for n in ok if n.startswith(("plain-fw-our-decode", "plain-fw-dither"))]
+    if variants and "plain-fw" in ok:
+        out["plain_fw_variant_minus_plain_fw_by_file"] = {
+            name: _by_file(ok, name, references) for name in variants
         }
     return out
+
+
+def _by_file(ok: dict, name: str, references: list[tuple[str, str]]) -> dict:
+    """`paired_difference` of configuration `name` against plain faster-whisper, per set."""
+    return {
+        s: paired_difference(
+            [words(text) for _, text in references],
+            [words(ok[name][s]["texts"][f]) for f, _ in references],
+            [words(ok["plain-fw"][s]["texts"][f]) for f, _ in references],
+        )
+        for s in SETS
+    }
 
 
 if __name__ == "__main__":

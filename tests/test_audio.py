@@ -61,12 +61,12 @@ def _frame_by_frame(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         layout = "stereo" if stream.codec_context.channels >= 2 else "mono"
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=16_000)
+        resampler = av.AudioResampler(format="s16p", layout=layout, rate=16_000)
         chunks = [
             out.to_ndarray() for f in container.decode(stream) for out in resampler.resample(f)
         ]
         chunks += [out.to_ndarray() for out in resampler.resample(None)]
-    return np.concatenate(chunks, axis=1).astype(np.float32)
+    return np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
 
 
 @pytest.mark.parametrize("suffix", ["wav", "flac", "mp3", "m4a", "ogg"])
@@ -84,3 +84,17 @@ def test_a_stereo_demo_recording_resamples_to_the_same_samples_as_frame_by_frame
     demo = sorted((Path(__file__).parents[1] / "demo" / "recordings").glob("*"))
     stereo = next(p for p in demo if decode(p).channels == 2)
     assert np.array_equal(decode(stereo).samples, _frame_by_frame(stereo))
+
+
+@pytest.mark.parametrize("codec", ["pcm_mulaw", "pcm_s16le"])
+def test_a_mono_call_decodes_to_the_samples_plain_faster_whisper_gets(tmp_path: Path, codec):
+    from faster_whisper import decode_audio
+
+    rate = 8000
+    t = np.arange(rate * 3) / rate
+    # near full scale, so resampling to 16 kHz overshoots and must clip as Whisper's loader does
+    tone = (0.99 * np.sign(np.sin(2 * np.pi * 300 * t))).astype(np.float32)
+    path = encode_audio(tmp_path / "call.wav", tone, rate, codec=codec)
+    ours = decode(path).mono()
+    assert float(np.abs(ours).max()) <= 1.0
+    assert np.array_equal(ours, decode_audio(str(path), sampling_rate=16_000))

@@ -36,6 +36,7 @@ HELDOUT_AUTHORS = (
     "_nineteenth",
     "_sixteenth",
     "_twentieth",
+    "_twentyfirst",
 )  # whole sets, never split nor trained on
 
 

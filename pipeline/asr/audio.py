@@ -16,6 +16,12 @@ import numpy as np
 from pipeline.errors import AscoltoError
 
 SAMPLE_RATE = 16_000
+# Whisper's own loaders (openai-whisper through ffmpeg, faster-whisper through PyAV) hand it
+# 16-bit samples. Resampling to 16-bit here too, rounding and clipping the resampler's overshoot
+# as they do, gives Whisper the very samples plain Whisper gets: with float samples its words
+# moved by up to 2 WER points on telephone audio, as much as inaudible noise moves them
+# (benchmarks/asr.py, the noise floor). Part of the transcript cache key.
+DECODER = "pyav-s16-16k"
 
 
 class AudioError(AscoltoError, ValueError):
@@ -85,7 +91,10 @@ def voiced_regions(
 
 
 def decode(path: Path, max_duration_s: float = 1800.0) -> Audio:
-    """Decode and resample a file to 16 kHz float32, keeping up to two channels.
+    """Decode and resample a file to 16 kHz, keeping up to two channels.
+
+    The samples are 16-bit values as float32 in [-1, 1), the same as faster-whisper's
+    `decode_audio` gives for a mono file.
 
     Raises AudioError naming the file when it cannot be decoded, holds no audio stream, is silent
     by construction (zero samples) or is longer than `max_duration_s`.
@@ -98,7 +107,7 @@ def decode(path: Path, max_duration_s: float = 1800.0) -> Audio:
                 raise AudioError(f"{path.name}: no audio stream (is it a recording?)")
             stream = container.streams.audio[0]
             layout = "stereo" if stream.codec_context.channels >= 2 else "mono"
-            resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+            resampler = av.AudioResampler(format="s16p", layout=layout, rate=SAMPLE_RATE)
             chunks: list[np.ndarray] = []
             decoded = 0  # samples so far, kept as a count: summing the chunks is quadratic
             for block in _blocks(container.decode(stream)):
@@ -120,7 +129,7 @@ def decode(path: Path, max_duration_s: float = 1800.0) -> Audio:
         ) from exc
     if not chunks:
         raise AudioError(f"{path.name}: decodes to no samples")
-    samples = np.concatenate(chunks, axis=1).astype(np.float32)
+    samples = np.concatenate(chunks, axis=1).astype(np.float32) / 32768.0
     if samples.shape[1] < SAMPLE_RATE // 10:
         raise AudioError(f"{path.name}: shorter than 0.1 s")
     return Audio(samples=samples)

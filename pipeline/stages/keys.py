@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.asr.audio import DECODER
 from pipeline.asr.transcribe import make_transcriber
 from pipeline.classify.classifier import (
     classifier_fingerprint,
@@ -51,7 +52,12 @@ class StageKeys:
             "asr",
             "roles",
             "redact",
-            extra=[redactor_fingerprint(), _content_hash(settings.interview_file), transcriber_id],
+            extra=[
+                redactor_fingerprint(),
+                _content_hash(settings.interview_file),
+                transcriber_id,
+                DECODER,
+            ],
         )
         # The heads folder is identified by its weights digest, not its path on this machine.
         classifier = classifier_fingerprint(settings)
