@@ -310,8 +310,8 @@ def _transcribe_fn(name: str, threads: int):  # noqa: ANN202
 def _plain_input(kind: str):  # noqa: ANN202
     """What plain faster-whisper is given: the path (its own decoder) or samples made here.
 
-    `ascolto-decode` is the product's decoder (float resampling; faster-whisper's own resamples
-    to 16-bit first). `dither-K` is faster-whisper's own decoding plus Gaussian noise of one
+    `ascolto-decode` is the product's decoder (it resampled to float until it was found to be
+    the whole 8 kHz gap; for a mono file it now equals faster-whisper's own). `dither-K` is faster-whisper's own decoding plus Gaussian noise of one
     16-bit step (about -90 dBFS, inaudible), seed K: how far Whisper's words move when nothing
     a listener could hear has changed, the noise floor for reading the rows' differences.
     """
