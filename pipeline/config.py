@@ -164,6 +164,13 @@ class ClassifyConfig(_Strict):
         description="a threat with no threat word in the line is counted only from this head "
         "score up; below it the line goes to an analyst as uncertain",
     )
+    threat_margin: float = Field(
+        0.05,
+        ge=0,
+        le=0.5,
+        description="added to the trained thresholds of the threat themes and of the pooled "
+        "'felt threatened' head: a threat needs that much more head score (precision first)",
+    )
 
 
 class TopicsConfig(_Strict):

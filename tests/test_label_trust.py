@@ -11,6 +11,7 @@ from pipeline.classify import corpora
 from pipeline.classify.classifier import HybridClassifier, make_classifier
 from pipeline.classify.cues import is_content
 from pipeline.classify.evaluate import Example
+from pipeline.classify.heads import THREATENED_HEAD
 from pipeline.classify.train import _known_mask
 from pipeline.config import load_settings
 
@@ -156,13 +157,17 @@ def test_a_denial_followed_by_a_but_denies_nothing(classifier):
     assert plain.denied_until is not None
 
 
-def _heads_reading(classifier, theme: str, score: float):
-    """The heads' own predictions, with `theme` forced to `score` (what they once read)."""
+def _heads_reading(classifier, theme: str, score: float, also: dict[str, float] | None = None):
+    """The heads' own predictions, with `theme` forced to `score` (what they once read).
+
+    `also`: more head scores forced the same way.
+    """
     predict = classifier.heads.predict
+    forced = {theme: score, **(also or {})}
 
     def heads_read(analyses, embeddings):
         found = predict(analyses, embeddings)
-        return [(sentiment, {**scores, theme: score}) for sentiment, scores in found]
+        return [(sentiment, {**scores, **forced}) for sentiment, scores in found]
 
     return heads_read
 
@@ -195,6 +200,22 @@ def test_a_doubtful_threat_without_threat_words_goes_to_an_analyst_under_the_set
     # a threat word in the line: the score bar does not apply
     worded = "Gli ho detto che sono invalida e lui mi ha urlato contro."
     assert classifier.classify(worded).threatened
+
+
+def test_a_threat_needs_the_margin_over_its_trained_threshold(classifier, monkeypatch):
+    text = "Gli ho detto che sono invalida. Lui: e quindi? Ho attaccato."
+    just_over = classifier.heads.threshold("AGGRESSION") + 0.02
+    pooled_quiet = {THREATENED_HEAD: 0.0}  # only the theme's own head decides here
+    monkeypatch.setattr(
+        classifier.heads,
+        "predict",
+        _heads_reading(classifier, "AGGRESSION", just_over, also=pooled_quiet),
+    )
+    assert classifier.config.threat_margin == 0.05  # shipped (README, measured)
+    assert not classifier.classify(text).threatened
+    without = classifier.config.model_copy(update={"threat_margin": 0.0})
+    monkeypatch.setattr(classifier, "config", without)
+    assert classifier.classify(text).threatened
 
 
 def test_praise_with_a_threat_word_keeps_its_threat(classifier):
