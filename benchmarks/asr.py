@@ -44,8 +44,8 @@ Not run by default (name them in `--configs`):
 WER is corpus WER (jiwer) against the demo's source text, both sides lower-cased, punctuation
 dropped, number words as digits. Beside the product path's WER minus plain faster-whisper's
 goes a 95% interval from a paired bootstrap over whole files (`ascolto_minus_plain_fw_by_file`).
-RTF is transcription seconds over audio seconds (model loading and a 5 s warm-up apart). Probes (10 s each: silence, white noise, telephone-band noise, 50 Hz
-hum) must give zero words.
+RTF is transcription seconds over audio seconds (model loading and a 5 s warm-up apart).
+Probes (10 s each: silence, white noise, telephone-band noise, 50 Hz hum) must give zero words.
 """
 
 from __future__ import annotations
@@ -311,9 +311,10 @@ def _plain_input(kind: str):  # noqa: ANN202
     """What plain faster-whisper is given: the path (its own decoder) or samples made here.
 
     `ascolto-decode` is the product's decoder (it resampled to float until it was found to be
-    the whole 8 kHz gap; for a mono file it now equals faster-whisper's own). `dither-K` is faster-whisper's own decoding plus Gaussian noise of one
-    16-bit step (about -90 dBFS, inaudible), seed K: how far Whisper's words move when nothing
-    a listener could hear has changed, the noise floor for reading the rows' differences.
+    the whole 8 kHz gap; for a mono file it now equals faster-whisper's own). `dither-K` is
+    faster-whisper's own decoding plus Gaussian noise of one 16-bit step (about -90 dBFS,
+    inaudible), seed K: how far Whisper's words move when nothing a listener could hear has
+    changed, the noise floor for reading the rows' differences.
     """
     if kind == "path":
         return str
