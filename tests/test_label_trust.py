@@ -38,6 +38,8 @@ HELDOUT_AUTHORS = (
     "_sixteenth",
     "_twentieth",
     "_twentyfirst",
+    "_twentysecond",
+    "_twentythird",
 )  # whole sets, never split nor trained on
 
 
