@@ -8,7 +8,7 @@ per-theme precision/recall/F1 and theme micro-F1, with the counts behind them.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -72,37 +72,54 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def evaluate(examples: Iterable[Example], classifier: HybridClassifier) -> dict[str, Any]:
-    """Compare the classifier's labels with the human ones."""
+@dataclass(frozen=True)
+class Judgement:
+    """What one reader (a person or a classifier) said of one statement."""
+
+    sentiment: str
+    themes: frozenset[str]
+    threatened: bool
+
+
+def judgement_of(example: Example, threatened_codes: frozenset[str]) -> Judgement:
+    """A human label as a judgement: "felt threatened" is any of the threatened themes."""
+    return Judgement(example.sentiment, example.themes, bool(example.themes & threatened_codes))
+
+
+def compare(
+    reference: Sequence[Judgement], other: Sequence[Judgement], codes: Sequence[str]
+) -> dict[str, Any]:
+    """Agreement of `other` with `reference`, statement by statement: `evaluate`'s figures.
+
+    Precision and recall take `reference` as the truth; threatened and theme micro-F1 are the
+    same whichever way round two readers are compared.
+    """
     from sklearn.metrics import accuracy_score
 
-    examples = list(examples)
-    labels = classifier.classify_many([e.text for e in examples])
-    codes = [t.code for t in classifier.taxonomy.themes]
-    threatened_codes = classifier.taxonomy.threatened
-    actual_themes = np.array([[c in e.themes for c in codes] for e in examples], dtype=int)
-    found_themes = np.array([[c in label.themes for c in codes] for label in labels], dtype=int)
-    actual_themes = actual_themes.reshape(len(examples), len(codes))
-    found_themes = found_themes.reshape(len(examples), len(codes))
-    actual_sentiment = [e.sentiment for e in examples]
-    found_sentiment = [label.sentiment for label in labels]
+    if len(reference) != len(other):
+        raise ValueError(f"{len(reference)} reference judgements against {len(other)}")
+    codes = list(codes)
+    actual_themes = np.array([[c in j.themes for c in codes] for j in reference], dtype=int)
+    found_themes = np.array([[c in j.themes for c in codes] for j in other], dtype=int)
+    actual_themes = actual_themes.reshape(len(reference), len(codes))
+    found_themes = found_themes.reshape(len(other), len(codes))
+    actual_sentiment = [j.sentiment for j in reference]
+    found_sentiment = [j.sentiment for j in other]
     per_sentiment = dict(
         zip(SENTIMENTS, _scores(actual_sentiment, found_sentiment, list(SENTIMENTS)), strict=True)
     )
     macro = [m["f1"] for m in per_sentiment.values() if m["support"]]
     (threatened,) = _scores(
-        np.array([bool(e.themes & threatened_codes) for e in examples], dtype=int),
-        np.array([label.threatened for label in labels], dtype=int),
+        np.array([j.threatened for j in reference], dtype=int),
+        np.array([j.threatened for j in other], dtype=int),
         [1],
     )
     (micro,) = _scores(actual_themes.ravel(), found_themes.ravel(), [1])
     per_theme = [
         _scores(actual_themes[:, j], found_themes[:, j], [1])[0] for j in range(len(codes))
     ]
-    total = len(examples)
+    total = len(reference)
     return {
-        "examples": total,
-        "classifier": classifier.method,
         "sentiment_accuracy": _round(float(accuracy_score(actual_sentiment, found_sentiment)))
         if total
         else None,
@@ -116,3 +133,16 @@ def evaluate(examples: Iterable[Example], classifier: HybridClassifier) -> dict[
             code: m for code, m in zip(codes, per_theme, strict=True) if m["f1"] is not None
         },
     }
+
+
+def evaluate(examples: Iterable[Example], classifier: HybridClassifier) -> dict[str, Any]:
+    """Compare the classifier's labels with the human ones."""
+    examples = list(examples)
+    labels = classifier.classify_many([e.text for e in examples])
+    threatened_codes = classifier.taxonomy.threatened
+    figures = compare(
+        [judgement_of(e, threatened_codes) for e in examples],
+        [Judgement(label.sentiment, frozenset(label.themes), label.threatened) for label in labels],
+        [t.code for t in classifier.taxonomy.themes],
+    )
+    return {"examples": len(examples), "classifier": classifier.method, **figures}
