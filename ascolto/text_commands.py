@@ -213,6 +213,14 @@ def train(
             "(one author) kept in one fold",
         ),
     ] = "statement",
+    tune: Annotated[
+        bool,
+        typer.Option(
+            help="also fine-tune USE's layers on the same rows; the sentiment heads read their "
+            "cross-fitted logits (about 25 minutes more on 2 cores for the shipped corpus; "
+            "README, 'A tuned reader')"
+        ),
+    ] = False,
     config: ConfigOpt = None,
 ) -> None:
     """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md.
@@ -244,13 +252,13 @@ def train(
 
         result = train_with_reviews(with_reviews, settings, train_examples, dev_examples, folder,
                                     embedder, seed, held_out, review_weight, sources,
-                                    general_examples)  # fmt: skip
+                                    general_examples, tune)  # fmt: skip
         _echo_reviews(result["reviews"], folder, with_reviews)
     else:
         result = train_and_save(train_examples, dev_examples, load_taxonomy(settings.themes_file),
                                 embedder, settings.embed, settings.classify, folder, seed=seed,
                                 sources=sources, general=general_examples,
-                                folds_by=folds_by)  # fmt: skip
+                                folds_by=folds_by, tune=tune, progress=typer.echo)  # fmt: skip
     typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
     if result.get("dev"):
         typer.echo("dev: " + _metrics_line(result["dev"]))

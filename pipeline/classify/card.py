@@ -34,6 +34,18 @@ def _held_apart_lines(figures: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _tuned_lines(tuned: dict[str, Any] | None) -> list[str]:
+    """The card line for the fine-tuned USE reader, when the heads have one."""
+    if not tuned:
+        return ["- No tuned reader (trained with `--no-tune`)."]
+    return [
+        f"- Tuned reader ({tuned['file']}): USE's layers fine-tuned on the same rows, "
+        f"{tuned['outputs']} logits (threatened, each theme, sentiment) x{tuned['scale']} read "
+        "by the sentiment heads (the theme and threat heads give them zero weight), fitted on "
+        "its cross-fitted logits (each row scored by a copy not trained on its fold)."
+    ]
+
+
 def _everyday_lines(figures: dict[str, Any] | None) -> list[str]:
     """Card lines for the dev half of the everyday Italian (reviews, dialogue, social)."""
     return [
@@ -91,6 +103,7 @@ def model_card(meta: dict[str, Any]) -> str:
         "uncertain instead.",
         f"- Embeddings: {meta['embedder_id']} (x{meta['emb_scale']}); hashed lemma n-grams "
         f"({meta['n_hash']} columns, negation-marked); cue features from themes.yaml.",
+        *_tuned_lines(meta.get("tuned")),
         f"- Heads: logistic regression, theme C={meta['theme_C']}, sentiment "
         f"C={meta['sentiment_C']}, chosen by {meta.get('folds', 5)}-fold cross-validation on the training split "
         f"({_folded_by(meta)}); "

@@ -2,6 +2,9 @@
 
 Features of one utterance (`feature_matrix`):
 - its sentence embedding (from the `Embedder` the heads were trained with), times `emb_scale`;
+- when the heads have one, the logits of their tuned reader (`pipeline/classify/tuned.py`: USE's
+  layers fine-tuned on the statements), times its `scale`: read by the sentiment heads only,
+  the theme and threat heads give those columns zero weight (`theme_view`);
 - cue counts per theme (live and negated) and sentiment cues, irony and negation flags, from
   `CueMatcher`;
 - lemma and word unigrams plus lemma bigrams, hashed (CRC32) into `n_hash` binary columns;
@@ -11,7 +14,7 @@ threshold; a multinomial logistic regression for sentiment, stacked with a small
 also reads the theme probabilities by polarity (`stack_features`), because what customers report
 (a threat, a payment plan) largely decides their attitude.
 Storage: `heads.json` (metadata) + `heads.npz` (plain float arrays, loaded with
-`allow_pickle=False`), so loading weights never runs code.
+`allow_pickle=False`), so loading weights never runs code; `tuned.npz` likewise for the reader.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ from scipy import sparse
 from scipy.special import softmax
 
 from pipeline.classify.cues import Analysis, is_content
+from pipeline.classify.tuned import TunedReader, load_tuned, save_tuned
 from pipeline.config import ConfigError, EmbedConfig
 from pipeline.records import SENTIMENTS
 
 FORMAT = "ascolto-heads/2"
+TUNED_FILE = "tuned.npz"
 THREATENED_HEAD = "__threatened__"
 CUE_EXTRA = 4  # positive cues, negative cues, irony, any negation
 
@@ -83,14 +88,17 @@ def feature_matrix(
     codes: list[str],
     n_hash: int,
     emb_scale: float,
+    tuned: np.ndarray | None = None,
 ) -> sparse.csr_matrix:
-    """One sparse row per analysis: [embedding * scale | cue block | hashed terms]."""
-    dense = np.hstack(
-        [
-            np.asarray(embeddings, dtype=np.float32) * emb_scale,
-            np.vstack([cue_block(a, codes) for a in analyses]),
-        ]
-    )
+    """One sparse row per analysis: [embedding * scale | tuned | cue block | hashed terms].
+
+    `tuned`: the tuned reader's feature columns for these analyses (none when the heads have no
+    reader). The cue block stays just before the hashed terms (`Heads.cue_columns`).
+    """
+    blocks = [np.asarray(embeddings, dtype=np.float32) * emb_scale]
+    if tuned is not None:
+        blocks.append(np.asarray(tuned, dtype=np.float32).reshape(len(analyses), -1))
+    dense = np.hstack(blocks + [np.vstack([cue_block(a, codes) for a in analyses])])
     rows, cols = [], []
     for row, analysis in enumerate(analyses):
         hashed = {_hash(term, n_hash) for term, _, _ in lexical_terms(analysis)}
@@ -100,6 +108,24 @@ def feature_matrix(
         (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(analyses), n_hash)
     )
     return sparse.hstack([sparse.csr_matrix(dense), lexical], format="csr")
+
+
+def theme_view(x: sparse.csr_matrix, start: int, tuned: np.ndarray | None) -> sparse.csr_matrix:
+    """The columns the theme and threat heads are fitted on: all but the tuned reader's.
+
+    Only the sentiment heads read the tuned reader: read by every head it cost theme F1 and
+    false alarms on fortunes for no gain on threats (README, "A tuned reader").
+    """
+    if tuned is None:
+        return x
+    return x[:, np.r_[0:start, start + tuned.shape[1] : x.shape[1]]]
+
+
+def with_tuned_rows(weights: np.ndarray, start: int, tuned: np.ndarray | None) -> np.ndarray:
+    """Theme weights fitted on `theme_view`, with zero rows where the tuned columns sit."""
+    if tuned is None:
+        return weights
+    return np.insert(weights, [start] * tuned.shape[1], 0.0, axis=0)
 
 
 def stack_features(
@@ -143,6 +169,7 @@ class Heads:
     stack_b: np.ndarray
     positive: np.ndarray  # 1.0 where the theme's polarity is positive
     centroids: np.ndarray  # (k, dim): unit centroids of the interview statements trained on
+    tuned: TunedReader | None = None  # fine-tuned USE whose logits are feature columns
     _code_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -191,6 +218,7 @@ class Heads:
             self.codes,
             int(self.meta["n_hash"]),
             float(self.meta["emb_scale"]),
+            self.tuned.features([a.text for a in analyses]) if self.tuned else None,
         )
 
     def probabilities(
@@ -273,6 +301,16 @@ def save_heads(heads: Heads, folder: Path) -> None:
         name: np.asarray(getattr(heads, name), dtype=np.float32) for name in ARRAYS
     }
     np.savez_compressed(folder / "heads.npz", **arrays)
+    tuned_path = folder / TUNED_FILE
+    tuned_path.unlink(missing_ok=True)  # never left beside heads that do not read it
+    heads.meta.pop("tuned", None)
+    if heads.tuned is not None:
+        heads.meta["tuned"] = {
+            "file": TUNED_FILE,
+            "sha256": save_tuned(heads.tuned, tuned_path),
+            "scale": heads.tuned.scale,
+            "outputs": heads.tuned.outputs,
+        }
     heads.meta["weights_sha256"] = hashlib.sha256((folder / "heads.npz").read_bytes()).hexdigest()
     write_meta(heads, folder)
 
@@ -303,4 +341,15 @@ def load_heads(folder: Path) -> Heads:
         raise ConfigError(f"{weights}: digest does not match heads.json; retrain or restore both")
     with np.load(weights, allow_pickle=False) as data:
         arrays = {name: data[name] for name in ARRAYS}
-    return Heads(meta=meta, **arrays)
+    tuned = meta.get("tuned")
+    reader = (
+        load_tuned(
+            folder / tuned["file"],
+            tuned["sha256"],
+            float(tuned["scale"]),
+            EmbedConfig(**meta["embed_config"]).threads,
+        )
+        if tuned
+        else None
+    )
+    return Heads(meta=meta, tuned=reader, **arrays)

@@ -111,10 +111,12 @@ def train_with_reviews(
     weight: int = 1,
     sources: dict[str, str | None] | None = None,
     general: list[Example] | None = None,
+    tune: bool = False,
 ) -> dict[str, Any]:
     """Train on `train` plus the data directory's reviews (each `weight` times) into `folder`.
 
-    `general` is the general Italian text trained beside them (`train_and_save`).
+    `general` is the general Italian text trained beside them, and `tune` says whether USE's
+    layers are fine-tuned too (`train_and_save`).
 
     Returns the heads' metadata, whose `reviews` entry says how many reviews were used and held
     out and the before/after figures on the held-out ones.
@@ -130,7 +132,8 @@ def train_with_reviews(
     taxonomy = load_taxonomy(settings.themes_file)
     meta = train_and_save(train + fit * weight, dev, taxonomy, embedder, settings.embed,
                           settings.classify, folder, seed=seed, sources=sources,
-                          general=general, grid=_shipped_grid(configured))  # fmt: skip
+                          general=general, grid=_shipped_grid(configured),
+                          tune=tune)  # fmt: skip
     heads = load_heads(folder)
     after = None
     if test:

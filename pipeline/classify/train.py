@@ -15,6 +15,7 @@ import platform
 import random
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -28,7 +29,14 @@ from scipy.special import softmax
 from pipeline.classify.card import model_card
 from pipeline.classify.cues import CueMatcher
 from pipeline.classify.evaluate import Example
-from pipeline.classify.heads import CUE_EXTRA, Heads, feature_matrix, stack_features
+from pipeline.classify.heads import (
+    CUE_EXTRA,
+    Heads,
+    feature_matrix,
+    stack_features,
+    theme_view,
+    with_tuned_rows,
+)
 from pipeline.classify.taxonomy import Taxonomy
 from pipeline.config import ClassifyConfig, EmbedConfig
 from pipeline.embed import Embedder
@@ -72,6 +80,8 @@ def train_heads(
     general: list[Example] | None = None,
     grid: tuple[tuple[float, ...], tuple[float, ...]] = (GRID_SCALE, GRID_C),
     folds_by: FoldsBy = "statement",
+    tune: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainingResult:
     """Fit every head on `examples` (interview statements) plus `general` Italian text.
 
@@ -79,7 +89,9 @@ def train_heads(
     the heads whose labels it knows (`Example.known`): a joyful tweet is a negative for the
     threat heads and says nothing about courtesy. `grid`: the embedding scales and C values
     searched by cross-validation. `folds_by`: "statement" (dealt at random) or "source" (each
-    source's statements in one fold).
+    source's statements in one fold). `tune`: also fine-tune USE's layers on the same rows
+    (`pipeline/classify/tune.py`, ~25 minutes more on 2 cores for the shipped corpus) and let the
+    sentiment heads read its cross-fitted logits (`pipeline/classify/tuned.py`).
     """
     codes = taxonomy.codes
     general = general or []
@@ -95,6 +107,14 @@ def train_heads(
     matcher = CueMatcher(taxonomy, config.negation_window, config.max_chars)
     analyses = matcher.analyze_many(texts)
     embeddings = embedder.embed([a.text for a in analyses])
+    tuned, reader = (None, None)
+    if tune:
+        from pipeline.classify.tune import heads_features
+
+        tuned, reader = heads_features(
+            examples, general, folds, [a.text for a in analyses], taxonomy, embed_config.threads,
+            seed, progress,
+        )  # fmt: skip
     y_theme = np.array([[c in r.themes for c in codes] for r in rows], dtype=int)
     threat = np.array([c in taxonomy.threatened for c in codes])
     # One more head, for "felt threatened" itself: it sees every threat statement at once.
@@ -108,9 +128,10 @@ def train_heads(
 
     search: list[dict[str, Any]] = []
     for scale in grid[0]:
-        x = feature_matrix(analyses, embeddings, codes, N_HASH, scale)
+        x = feature_matrix(analyses, embeddings, codes, N_HASH, scale, tuned)
+        x_themes = theme_view(x, embeddings.shape[1], tuned)
         for c in grid[1]:
-            theme_oof = _oof_theme_scores(x, y_heads, known, fold_of, c)
+            theme_oof = _oof_theme_scores(x_themes, y_heads, known, fold_of, c)
             sent_oof = _oof_sentiment_logits(x, y_sent, weight, fold_of, c)
             search.append(
                 {
@@ -130,7 +151,7 @@ def train_heads(
         key=lambda s: s["sentiment_macro_f1"],
     )
     scale = best_theme["emb_scale"]
-    x = feature_matrix(analyses, embeddings, codes, N_HASH, scale)
+    x = feature_matrix(analyses, embeddings, codes, N_HASH, scale, tuned)
     platt_a, platt_b, thresholds = _calibrate_themes(best_theme["_theme_oof"], y_heads, known)
     oof_p = _platt(best_theme["_theme_oof"], platt_a, platt_b)
     positive = np.array([t.polarity == "positive" for t in taxonomy.themes], dtype=np.float32)
@@ -143,7 +164,9 @@ def train_heads(
     )
     stack_c, stack_f1 = _choose_stack(z, y_sent, weight, fold_of)
     stack = _logistic(stack_c, multiclass=True).fit(z, y_sent, sample_weight=weight)
-    theme_w, theme_b = _fit_themes(x, y_heads, known, best_theme["C"])
+    theme_w, theme_b = _fit_themes(theme_view(x, embeddings.shape[1], tuned), y_heads, known,
+                                   best_theme["C"])  # fmt: skip
+    theme_w = with_tuned_rows(theme_w, embeddings.shape[1], tuned)
     sent_w, sent_b = _fit_sentiment(x, y_sent, weight, best_sent["C"])
 
     meta = {
@@ -191,6 +214,7 @@ def train_heads(
         stack_b=stack.intercept_,
         positive=positive,
         centroids=centroids,
+        tuned=reader,
     )
     detected = oof_p >= thresholds
     felt = detected[:, :n][:, threat].any(1) | detected[:, n]
@@ -423,6 +447,8 @@ def train_and_save(
     general: list[Example] | None = None,
     grid: tuple[tuple[float, ...], tuple[float, ...]] = (GRID_SCALE, GRID_C),
     folds_by: FoldsBy = "statement",
+    tune: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train on `train` (+ `general` text), evaluate on `dev` (never fitted), write the heads.
 
@@ -433,8 +459,9 @@ def train_and_save(
     from pipeline.classify.heads import load_heads, save_heads, write_meta
 
     result = train_heads(
-        train, taxonomy, embedder, embed_config, config, seed, general, grid, folds_by
-    )
+        train, taxonomy, embedder, embed_config, config, seed, general, grid, folds_by, tune,
+        progress,
+    )  # fmt: skip
     result.heads.meta["sources"] = sources or {}
     save_heads(result.heads, folder)
     load_heads.cache_clear()
