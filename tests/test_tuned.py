@@ -170,3 +170,26 @@ def test_train_with_tune_ships_a_reader_the_classifier_reads(tmp_path):
                                   make_embedder(settings.embed))  # fmt: skip
     label = classifier.classify("mi hanno minacciato di pignorarmi lo stipendio")
     assert label.threatened
+
+
+def test_the_readers_digest_is_part_of_the_classifiers_identity(tmp_path):
+    import json
+    import shutil
+
+    from pipeline.classify.classifier import classifier_fingerprint
+
+    settings = load_settings()
+    for name in ("heads.json", "heads.npz"):
+        shutil.copy(settings.classify.heads / name, tmp_path / name)
+    here = settings.model_copy(
+        update={"classify": settings.classify.model_copy(update={"heads": tmp_path})}
+    )
+    untuned = classifier_fingerprint(here)
+    assert untuned == classifier_fingerprint(settings)  # shipped heads: cache keys unchanged
+    fingerprints = set()
+    for digest in ("a" * 64, "b" * 64):
+        meta = json.loads((tmp_path / "heads.json").read_text(encoding="utf-8"))
+        meta["tuned"] = {"file": TUNED_FILE, "sha256": digest, "scale": 1.0, "outputs": 17}
+        (tmp_path / "heads.json").write_text(json.dumps(meta), encoding="utf-8")
+        fingerprints.add(classifier_fingerprint(here))
+    assert len(fingerprints) == 2 and untuned not in fingerprints

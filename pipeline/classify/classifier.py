@@ -16,6 +16,7 @@ Method `rules` is layer 1 alone. Interviewer speech never reaches this module.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -351,7 +352,10 @@ def classifier_fingerprint(settings: Any) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         from pipeline.classify.heads import load_heads
 
-        digest = load_heads(settings.classify.heads).meta["weights_sha256"]  # names the fix
+        meta = load_heads(settings.classify.heads).meta  # names the fix
+        digest = meta["weights_sha256"]
+    if isinstance(meta.get("tuned"), dict):  # its reader's weights are part of the identity
+        digest = hashlib.sha256(f"{digest}:{meta['tuned'].get('sha256')}".encode()).hexdigest()
     return f"{HYBRID_METHOD}:{digest[:16]}"
 
 
