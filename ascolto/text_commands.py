@@ -168,7 +168,7 @@ def train(
         list[Path] | None,
         typer.Argument(
             help='training JSON Lines file(s): {"id", "text", "sentiment", "themes"} (with '
-            "--with-reviews, default: the shipped models/training/train*.jsonl)"
+            "--with-reviews, default: the files the configured heads were trained on)"
         ),
     ] = None,
     dev: Annotated[
@@ -214,13 +214,14 @@ def train(
         ),
     ] = "statement",
     tune: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             help="also fine-tune USE's layers on the same rows; the sentiment heads read their "
-            "cross-fitted logits (about 25 minutes more on 2 cores for the shipped corpus; "
-            "README, 'A tuned reader')"
+            "cross-fitted logits (about 20 minutes more on 2 cores for the shipped corpus; "
+            "README, 'A tuned reader'). Default: off; with --with-reviews, as the configured "
+            "heads were trained"
         ),
-    ] = False,
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Fit the sentiment and theme heads, report dev metrics, write heads and MODEL_CARD.md.
@@ -228,7 +229,7 @@ def train(
     With --with-reviews the heads go to DATA_DIR/classifier (never over the shipped ones unless
     -o says so), with a config.yaml beside them for `ascolto rerun classify --config`.
     """
-    from pipeline.classify.corpora import SHIPPED_TRAINING, general_training
+    from pipeline.classify.corpora import general_training
     from pipeline.classify.taxonomy import load_taxonomy
     from pipeline.classify.train import train_and_save
     from pipeline.config import load_settings
@@ -240,7 +241,10 @@ def train(
             "give the training JSON Lines (e.g. models/training/train.jsonl) or --with-reviews",
             param_hint="'LABELLED'",
         )
-    labelled = labelled or list(SHIPPED_TRAINING)
+    if not labelled:
+        from pipeline.classify.reviews import configured_training
+
+        labelled = list(configured_training(settings))
     folder = output or (with_reviews / "classifier" if with_reviews else settings.classify.heads)
     train_examples = [example for path in labelled for example in _labelled(path)]
     dev_examples = _labelled(dev) if dev is not None else []
@@ -253,19 +257,21 @@ def train(
         result = train_with_reviews(with_reviews, settings, train_examples, dev_examples, folder,
                                     embedder, seed, held_out, review_weight, sources,
                                     general_examples, tune)  # fmt: skip
-        _echo_reviews(result["reviews"], folder, with_reviews)
+        _echo_reviews(result["reviews"], folder, with_reviews, tuned="tuned" in result)
     else:
         result = train_and_save(train_examples, dev_examples, load_taxonomy(settings.themes_file),
                                 embedder, settings.embed, settings.classify, folder, seed=seed,
                                 sources=sources, general=general_examples,
-                                folds_by=folds_by, tune=tune, progress=typer.echo)  # fmt: skip
+                                folds_by=folds_by, tune=bool(tune),
+                                progress=typer.echo)  # fmt: skip
     typer.echo(f"trained on {len(train_examples)} statements; heads in {folder}")
     if result.get("dev"):
         typer.echo("dev: " + _metrics_line(result["dev"]))
 
 
-def _echo_reviews(reviews: dict[str, Any], folder: Path, data_dir: Path) -> None:
+def _echo_reviews(reviews: dict[str, Any], folder: Path, data_dir: Path, tuned: bool) -> None:
     typer.echo(f"reviews: {reviews['used']} used for training, {reviews['held_out']} held out")
+    typer.echo("tuned reader: " + ("fine-tuned again (tuned.npz)" if tuned else "none"))
     for name in ("before", "after"):
         if reviews[name]:
             typer.echo(f"  {name} on held-out reviews: " + _metrics_line(reviews[name]))

@@ -474,3 +474,21 @@ def test_general_examples_train_only_the_heads_whose_labels_they_know():
     threat_heads = np.array([True, False, True])
     known = _known_mask(rows, threat_heads)
     assert known.tolist() == [[True, True, True], [True, False, True], [False, False, False]]
+
+
+def test_a_retrain_reads_the_files_the_configured_heads_were_trained_on(tmp_path):
+    from pipeline.classify.reviews import configured_training
+
+    shipped = configured_training(SETTINGS)
+    listed = json.loads((SETTINGS.classify.heads / "heads.json").read_text())["sources"]["train"]
+    assert [str(p.relative_to(corpora.TRAINING_DIR.parents[1])) for p in shipped] == listed.split(
+        ", "
+    )
+    assert all(p in corpora.SHIPPED_TRAINING for p in shipped)
+    assert corpora.heads_training_files({}) == corpora.SHIPPED_TRAINING  # heads from before
+    gone = {"sources": {"train": "models/training/train.jsonl, models/training/gone.jsonl"}}
+    with pytest.raises(corpora.CorpusError, match=r"not found here \(.*gone.jsonl\)"):
+        corpora.heads_training_files(gone)
+    elsewhere = tmp_path / "mine.jsonl"
+    elsewhere.write_text("", encoding="utf-8")
+    assert corpora.heads_training_files({"sources": {"train": str(elsewhere)}}) == (elsewhere,)

@@ -388,6 +388,9 @@ def test_retraining_with_reviews_changes_the_label_it_was_taught(client, data, t
     meta = json.loads((out / "heads.json").read_text(encoding="utf-8"))
     assert meta["reviews"]["used"] == 7 and meta["reviews"]["held_out"] == 3
     assert meta["reviews"]["before"]["examples"] == meta["reviews"]["after"]["examples"] == 3
+    # the shipped heads read a tuned USE, so the retrain tunes one too unless told --no-tune
+    assert "tuned" in meta and (out / "tuned.npz").is_file()
+    assert "tuned reader: fine-tuned again" in result.output
     assert "Analysts' reviews" in (out / "MODEL_CARD.md").read_text(encoding="utf-8")
 
     before = _labels_of(data, TAUGHT)

@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.classify import tune
 from pipeline.classify.evaluate import Example
-from pipeline.classify.heads import TUNED_FILE, load_heads, save_heads
+from pipeline.classify.heads import TUNED_FILE, Heads, load_heads, save_heads
 from pipeline.classify.tuned import TunedReader, load_tuned, save_tuned
 from pipeline.config import ConfigError, load_settings
 
@@ -65,8 +65,20 @@ def test_reader_round_trips_and_guards_its_file(tuner, untrained, tmp_path):
         TunedReader({"head_w": reader.arrays["head_w"]}, 0.25)
 
 
+def _without_reader(heads: Heads) -> Heads:
+    """The heads with their tuned reader's columns (right after the embedding) taken out."""
+    meta = {k: v for k, v in heads.meta.items() if k != "tuned"}
+    if heads.tuned is None:
+        return replace(heads, meta=meta)
+    n, rows = heads.tuned.outputs, heads.theme_w.shape[0]
+    assert not heads.theme_w[512 : 512 + n].any()  # only sentiment reads it: themes unchanged
+    keep = np.r_[0:512, 512 + n : rows]
+    return replace(heads, meta=meta, theme_w=heads.theme_w[keep], sent_w=heads.sent_w[keep],
+                   tuned=None)  # fmt: skip
+
+
 def test_heads_carry_their_reader_and_read_its_columns(tuner, untrained, tmp_path):
-    shipped = load_heads(load_settings().classify.heads)
+    shipped = _without_reader(load_heads(load_settings().classify.heads))
     reader = tuner.reader(untrained, threads=1)
     width = shipped.theme_w.shape[0]
     grown = np.insert(shipped.theme_w, [512] * reader.outputs, 0.0, axis=0)

@@ -45,8 +45,9 @@ TRAINING_DIR = Path(__file__).resolve().parents[2] / "models" / "training"
 HELDOUT_DIR = TRAINING_DIR.parent / "heldout"
 FEEL_IT = TRAINING_DIR / "feel_it" / "feel_it.csv"
 BENIGN = TRAINING_DIR / "benign_it.jsonl"
-# The interview statements the shipped heads are trained on (the dev files are never in here).
-# Every author's training split that has its dev split beside it, so a stray file is not trained on.
+# Every author's training split that has its dev split beside it (the dev files are never in
+# here, nor a stray file). The shipped heads list the ones they were trained on in heads.json
+# (`heads_training_files`): one author's retrain was measured and not kept.
 SHIPPED_TRAINING = (TRAINING_DIR / "train.jsonl",) + tuple(
     path
     for path in sorted(TRAINING_DIR.glob("train_*.jsonl"))
@@ -62,6 +63,28 @@ Split = Literal["train", "dev"]
 
 class CorpusError(AscoltoError):
     """A labelled file that cannot be read as a corpus."""
+
+
+def heads_training_files(meta: dict[str, object]) -> tuple[Path, ...]:
+    """The statement files heads were trained on, from their heads.json `sources`.
+
+    Relative paths are read from the project folder, where `ascolto train` is run. Heads that
+    list none (trained before `sources` was written) get `SHIPPED_TRAINING`.
+    """
+    sources = meta.get("sources")
+    listed = str(sources.get("train") or "") if isinstance(sources, dict) else ""
+    paths = [Path(part.strip()) for part in listed.split(", ") if part.strip()]
+    if not paths:
+        return SHIPPED_TRAINING
+    root = TRAINING_DIR.parents[1]
+    resolved = tuple(path if path.is_absolute() else root / path for path in paths)
+    missing = [str(path) for path in resolved if not path.is_file()]
+    if missing:
+        raise CorpusError(
+            f"the configured heads were trained on files not found here ({', '.join(missing)}): "
+            "give the training JSON Lines files on the command line"
+        )
+    return resolved
 
 
 def read_labelled(path: Path) -> list[Example]:

@@ -99,6 +99,21 @@ def _shipped_grid(classifier: Any) -> tuple[tuple[float, ...], tuple[float, ...]
     return (float(meta["emb_scale"]),), cs
 
 
+def configured_training(settings: Settings) -> tuple[Path, ...]:
+    """The statement files the configured heads were trained on (all shipped ones if no heads).
+
+    A retrain with reviews then differs from the heads it replaces by the reviews alone.
+    """
+    import json
+
+    from pipeline.classify.corpora import SHIPPED_TRAINING, heads_training_files
+
+    meta_path = settings.classify.heads / "heads.json"
+    if not meta_path.is_file():
+        return SHIPPED_TRAINING
+    return heads_training_files(json.loads(meta_path.read_text(encoding="utf-8")))
+
+
 def train_with_reviews(
     data_dir: Path,
     settings: Settings,
@@ -111,12 +126,13 @@ def train_with_reviews(
     weight: int = 1,
     sources: dict[str, str | None] | None = None,
     general: list[Example] | None = None,
-    tune: bool = False,
+    tune: bool | None = None,
 ) -> dict[str, Any]:
     """Train on `train` plus the data directory's reviews (each `weight` times) into `folder`.
 
     `general` is the general Italian text trained beside them, and `tune` says whether USE's
-    layers are fine-tuned too (`train_and_save`).
+    layers are fine-tuned too (`train_and_save`); None: as the configured heads were, so a
+    retrain does not silently drop the tuned reader the shipped heads read.
 
     Returns the heads' metadata, whose `reviews` entry says how many reviews were used and held
     out and the before/after figures on the held-out ones.
@@ -129,6 +145,8 @@ def train_with_reviews(
     fit, test = split_reviews(review_examples(data_dir), held_out, seed)
     configured = make_classifier(settings)
     before = evaluate(test, configured) if test else None
+    if tune is None:
+        tune = configured.heads is not None and configured.heads.meta.get("tuned") is not None
     taxonomy = load_taxonomy(settings.themes_file)
     meta = train_and_save(train + fit * weight, dev, taxonomy, embedder, settings.embed,
                           settings.classify, folder, seed=seed, sources=sources,

