@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= ascolto-data
 
-.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput bench-erasure report-screenshot notebook
+.PHONY: install demo test test-fast lint format demo-data clean bench-asr bench-pii bench-throughput bench-erasure bench-writers report-screenshot notebook
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ bench-pii: install  ## redaction precision/recall -> benchmarks/results/pii.json
 
 bench-throughput: install  ## hours of audio per wall hour, local vs --dask local:2 -> benchmarks/results/throughput.json
 	$(BIN)/python benchmarks/throughput.py
+
+bench-writers: install  ## leave one held-out writer out, base heads against heads that read the others -> benchmarks/results/writers.json (45 min)
+	$(BIN)/python benchmarks/writers.py
 
 bench-erasure: install  ## forget on a 10,000-interview store, compaction apart -> benchmarks/results/erasure.json
 	$(BIN)/python benchmarks/erasure.py
