@@ -7,7 +7,7 @@ matters is a new voice's. Each writer held out whole (`models/heldout/`) is scor
 heads trained side by side with one procedure (`train_and_save`, seed 13, the shipped heads'
 general Italian, embedding scale 4, C 8 or 96 by cross-validation, no tuned reader):
 
-- `base`: the shipped heads' training files (every `train*.jsonl` but the seventeenth's);
+- `base`: the shipped heads' training files (as their `heads.json` lists them);
 - `NAME`: the same files plus every other held-out writer, whole (about 2,400 more statements).
 
 Both are scored on the held-out writer and on every interview dev split, and their benign
@@ -36,10 +36,11 @@ SEED = 13
 
 
 def base_training() -> list[Path]:
-    """The shipped heads' training files: every author's split but the seventeenth's."""
-    return [
-        p for p in sorted(corpora.TRAINING_DIR.glob("train*.jsonl")) if "seventeenth" not in p.name
-    ]
+    """The files the shipped heads were trained on, as their `heads.json` lists them."""
+    from pipeline.classify.reviews import configured_training
+    from pipeline.config import load_settings
+
+    return list(configured_training(load_settings(None)))
 
 
 def writer_name(path: Path) -> str:
@@ -60,24 +61,35 @@ def figures(metrics: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_condition(train_paths: list[Path], score_paths: list[Path]) -> dict[str, Any]:
+class Trainer:
+    """What every condition shares, loaded once: settings, taxonomy, embedder, general Italian."""
+
+    def __init__(self) -> None:
+        from pipeline.classify.taxonomy import load_taxonomy
+        from pipeline.config import load_settings
+        from pipeline.embed import make_embedder
+
+        self.settings = load_settings(None)
+        self.taxonomy = load_taxonomy(self.settings.themes_file)
+        self.embedder = make_embedder(self.settings.embed)
+        self.general = corpora.general_training()
+
+
+def run_condition(
+    trainer: Trainer, train_paths: list[Path], score_paths: list[Path]
+) -> dict[str, Any]:
     """Train one set of heads on `train_paths` and score it on each of `score_paths`."""
     from pipeline.classify.classifier import HybridClassifier
     from pipeline.classify.evaluate import evaluate
     from pipeline.classify.heads import load_heads
-    from pipeline.classify.taxonomy import load_taxonomy
     from pipeline.classify.train import train_and_save
-    from pipeline.config import load_settings
-    from pipeline.embed import make_embedder
 
-    settings = load_settings(None)
-    taxonomy = load_taxonomy(settings.themes_file)
-    embedder = make_embedder(settings.embed)
+    settings, taxonomy, embedder = trainer.settings, trainer.taxonomy, trainer.embedder
     start = time.perf_counter()
     train = [e for path in train_paths for e in corpora.read_labelled(path)]
     with tempfile.TemporaryDirectory() as folder:
         meta = train_and_save(train, [], taxonomy, embedder, settings.embed, settings.classify,
-                              Path(folder), seed=SEED, general=corpora.general_training(),
+                              Path(folder), seed=SEED, general=trainer.general,
                               grid=GRID)  # fmt: skip
         classifier = HybridClassifier(taxonomy, settings.classify, load_heads(Path(folder)),
                                       embedder)  # fmt: skip
@@ -155,9 +167,11 @@ def main() -> None:
     for writer in writers:
         others = [p for p in writers if p != writer]
         plan[writer_name(writer)] = (base_training() + others, devs + [writer])
+    trainer: Trainer | None = None  # loaded only when a condition is left to run
     for name, (train_paths, score_paths) in plan.items():
         if name not in done:
-            done[name] = run_condition(train_paths, score_paths)
+            trainer = trainer or Trainer()
+            done[name] = run_condition(trainer, train_paths, score_paths)
             print(f"{name}: {done[name]['seconds']} s", file=sys.stderr)  # noqa: T201
         result = {"conditions": done, "summary": summarize(done)}
         args.out.parent.mkdir(parents=True, exist_ok=True)
